@@ -1,0 +1,22 @@
+"""Workload kinds: the API owns status, and spec changes bump generation."""
+
+from __future__ import annotations
+
+from ..strategy import Strategy
+
+
+class StatusClearingStrategy(Strategy):
+    clears_status_on_create = True
+
+
+class DeploymentStrategy(StatusClearingStrategy):
+    # Annotations are copied to ReplicaSets, so changing them is a change the controller
+    # must observe; the controller writes the revision annotation through /status.
+    generation_tracks_annotations = True
+    status_updates_annotations = True
+
+
+class HPAStrategy(Strategy):
+    def prepare_create(self, reg, obj: dict) -> None:
+        super().prepare_create(reg, obj)
+        obj["status"] = {"desiredReplicas": 0}
