@@ -7,11 +7,10 @@ from ..errors import Cause, invalid
 from ..strategy import Strategy
 
 
-def _used_ips(reg, skip: dict | None = None) -> set[str]:
-    used = {network.KUBERNETES_SERVICE_IP, network.DNS_SERVICE_IP}
+def _used_ips(reg, *, reserved: bool) -> set[str]:
+    """Addresses taken by services; with `reserved`, also those auto-allocation must avoid."""
+    used = {network.KUBERNETES_SERVICE_IP, network.DNS_SERVICE_IP} if reserved else set()
     for svc in reg.store.items("services"):
-        if svc is skip:
-            continue
         for ip in svc.get("spec", {}).get("clusterIPs") or []:
             used.add(ip)
     return used
@@ -72,7 +71,7 @@ class ServiceStrategy(Strategy):
         if ip == "None":
             spec["clusterIPs"] = ["None"]
         elif not ip:
-            ip = network.allocate_ip(network.SERVICE_CIDR, _used_ips(reg), skip=10)
+            ip = network.allocate_ip(network.SERVICE_CIDR, _used_ips(reg, reserved=True), skip=10)
             spec["clusterIP"], spec["clusterIPs"] = ip, [ip]
         elif old is None or old.get("spec", {}).get("clusterIP") != ip:
             import ipaddress
@@ -86,7 +85,7 @@ class ServiceStrategy(Strategy):
                     f'Invalid value: "{ip}": failed to allocate IP {ip}: the provided IP '
                     f"({ip}) is not in the valid range. The range of valid IPs is "
                     f"{network.SERVICE_CIDR}", "spec.clusterIPs")])
-            if ip in _used_ips(reg, skip=None):
+            if ip in _used_ips(reg, reserved=False):
                 raise invalid("Service", "", name, [Cause(
                     "FieldValueInvalid", f'Invalid value: ["{ip}"]: failed to allocate IP {ip}: '
                     "provided IP is already allocated", "spec.clusterIPs")])
