@@ -25,6 +25,8 @@ PATCH_TYPES = {
 class Client:
     def __init__(self, registry: Registry):
         self.registry = registry
+        # The metrics API's source (the node's metrics), as the HPA controller reads it.
+        self.metrics = None
 
     # reads
     def get(self, key: str, namespace: str | None, name: str) -> dict:

@@ -104,14 +104,14 @@ def start(state_dir: Path | str | None = None, port: int | None = None, nodes: i
             "--nodes", str(nodes)]
     if port:
         argv += ["--port", str(port)]
-    log = open(sd / "logs" / "sandbox.log", "ab")
     proc_env = {**os.environ, **(env or {})}
     # The package must be importable from the child whatever its cwd.
     root = str(Path(__file__).resolve().parents[2])
     proc_env["PYTHONPATH"] = root + os.pathsep + proc_env.get("PYTHONPATH", "")
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, env=proc_env, close_fds=True)
-    log.close()
+    with open(sd / "logs" / "sandbox.log", "ab") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, env=proc_env,
+                                close_fds=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -117,6 +117,7 @@ class Sandbox:
             log.warning("node component not available: pods will stay Pending")
             return
         self._components.extend(start_nodes(self.client, self.ctx, self.config))
+        self.client.metrics = self.ctx.metrics
 
     async def stop(self) -> None:
         for c in reversed(self._components):

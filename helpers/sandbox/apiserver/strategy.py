@@ -42,12 +42,11 @@ class Strategy:
 
     def prepare_update(self, reg: Registry, new: dict, old: dict) -> None:
         """Main-resource update: status is owned by /status, so keep the stored one."""
-        if "status" in old or "status" in new:
-            if self.has_status_subresource:
-                if "status" in old:
-                    new["status"] = clone(old["status"])
-                else:
-                    new.pop("status", None)
+        if ("status" in old or "status" in new) and self.has_status_subresource:
+            if "status" in old:
+                new["status"] = clone(old["status"])
+            else:
+                new.pop("status", None)
         if self.rt.has_generation:
             gen = old["metadata"].get("generation", 1)
             changed = new.get("spec") != old.get("spec")

@@ -1,0 +1,5 @@
+"""The HorizontalPodAutoscaler controller."""
+
+from .controller import HorizontalController
+
+__all__ = ["HorizontalController"]
