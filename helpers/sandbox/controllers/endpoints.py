@@ -9,8 +9,14 @@ from __future__ import annotations
 from ..apiserver.errors import ApiError
 from ..util import rfc3339
 from .base import Controller, ns_name_key, split_key
-from .endpointutil import (candidate_pods, pod_ready, pod_terminating, service_selector,
-                           target_port, watch_map)
+from .endpointutil import (
+    candidate_pods,
+    pod_ready,
+    pod_terminating,
+    service_selector,
+    target_port,
+    watch_map,
+)
 
 SKIP_MIRROR = "endpointslice.kubernetes.io/skip-mirror"
 

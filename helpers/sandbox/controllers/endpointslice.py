@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from ..objects import owner_ref
 from .base import Controller, ns_name_key, split_key
-from .endpointutil import (candidate_pods, pod_ready, pod_terminating, service_selector,
-                           target_port, watch_map)
+from .endpointutil import (
+    candidate_pods,
+    pod_ready,
+    pod_terminating,
+    service_selector,
+    target_port,
+    watch_map,
+)
 
 MANAGED_BY = "endpointslice-controller.k8s.io"
 MAX_PER_SLICE = 100
