@@ -32,6 +32,7 @@ _IMAGE_IN_TEXT = re.compile(
     r"""|\bimage\s*=\s*["']([^"'\s]+)["'])""",  # keyword argument
     re.MULTILINE,
 )
+_SET_IMAGE = re.compile(r"""\bset\s+image\s+\S+((?:\s+[\w.-]+=[^\s"'\\]+)+)""")
 
 
 def images_in_text(text: str) -> set[str]:
@@ -41,6 +42,11 @@ def images_in_text(text: str) -> set[str]:
         ref = next(g for g in match.groups() if g)
         if _IMAGE_REF.match(ref) and ("/" in ref or ":" in ref):
             found.add(ref)
+    for match in _SET_IMAGE.finditer(text):  # kubectl set image deploy/web web=nginx:1.27
+        for pair in match.group(1).split():
+            ref = pair.split("=", 1)[1]
+            if _IMAGE_REF.match(ref):
+                found.add(ref)
     return found
 
 

@@ -72,7 +72,9 @@ def connect(context: str | None = None) -> Cluster:
     """Load the kubeconfig for ``context`` and return API clients for it."""
     context = resolve_context(context)
     try:
-        api_client = config.new_client_from_config(context=context)
+        api_client = config.new_client_from_config(
+            config_file=os.environ.get("KUBECONFIG"), context=context
+        )
     except (config.ConfigException, FileNotFoundError, TypeError) as exc:
         where = os.environ.get("KUBECONFIG", "~/.kube/config")
         name = f"context {context!r}" if context else "the current context"

@@ -39,8 +39,8 @@ def kubeconfig_from(result: Any, state_dir: Path | None = None) -> Path | None:
     return None
 
 
-def start_sandbox(state_dir: Path | None = None) -> Path:
-    """Start (or reuse) the local sandbox and return its kubeconfig path."""
+def start_sandbox(state_dir: Path | None = None) -> tuple[Path, str]:
+    """Start (or reuse) the local sandbox; return its kubeconfig path and context name."""
     try:
         from helpers import sandbox
         start = sandbox.start
@@ -62,7 +62,7 @@ def start_sandbox(state_dir: Path | None = None) -> Path:
             f"the sandbox started but no kubeconfig was found (start() returned {result!r}). "
             "Run `rollout-labs sandbox start` and use the `export KUBECONFIG=...` line it prints."
         )
-    return kubeconfig
+    return kubeconfig, getattr(result, "context", None) or SANDBOX_CONTEXT
 
 
 def check_context(context: str) -> None:
@@ -70,7 +70,7 @@ def check_context(context: str) -> None:
     from kubernetes import config
 
     try:
-        contexts, _ = config.list_kube_config_contexts()
+        contexts, _ = config.list_kube_config_contexts(config_file=os.environ.get("KUBECONFIG"))
     except (config.ConfigException, FileNotFoundError) as exc:
         raise WorkshopError(f"cannot read the kubeconfig ({exc}); set KUBECONFIG.") from exc
     names = [c["name"] for c in contexts]
@@ -116,9 +116,8 @@ def up(context: str | None = None, port: int = 8888, open_browser: bool = True,
         check_context(context)
         print(f"using cluster context {context!r} (no sandbox)")
     else:
-        kubeconfig = start_sandbox()
+        kubeconfig, context = start_sandbox()
         env["KUBECONFIG"] = str(kubeconfig)
-        context = SANDBOX_CONTEXT
         print(f"sandbox running; export KUBECONFIG={kubeconfig}")
         print("stop it later with `rollout-labs sandbox stop`")
     env[CONTEXT_ENV] = context

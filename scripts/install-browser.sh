@@ -39,7 +39,8 @@ if [ -r /etc/os-release ] && . /etc/os-release && [ "${ID:-}" = debian ]; then
 fi
 
 # Not Debian, or apt failed: Playwright's own build (needs network access to its CDN).
-if "$PY" -m playwright install chromium >/dev/null 2>&1; then
+if "$PY" -m playwright install --with-deps chromium >/dev/null 2>&1 \
+   || "$PY" -m playwright install chromium >/dev/null 2>&1; then
   echo "install-browser: installed Playwright's chromium"
   exit 0
 fi
