@@ -366,6 +366,13 @@ def _api_reason(exc: ApiException) -> str:
     return f"HTTP {exc.status} {message or exc.reason}"
 
 
+_CAUSES = ("Connection refused", "timed out", "Name or service not known",
+           "certificate verify failed", "No route to host", "Connection reset")
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
+    for cause in _CAUSES:  # urllib3 buries the one useful phrase deep in a long message
+        if cause in str(exc):
+            return cause
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:200]
