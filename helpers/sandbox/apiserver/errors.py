@@ -74,14 +74,17 @@ def conflict(group_resource: str, name: str, group: str = "", kind: str = "") ->
 
 
 def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> ApiError:
-    """422 Invalid: `The Deployment "web" is invalid: spec.replicas: Invalid value: -1: ...`."""
-    if len(causes) == 1:
-        summary = causes[0].describe()
-    else:
-        summary = "[" + ", ".join(c.describe() for c in causes) + "]"
+    """422 Invalid: `Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1: ...`.
+
+    The message names the group-qualified kind, `details.kind` the plain one; repeated
+    messages are reported once in the summary (but every cause is kept), as ToAggregate does.
+    """
+    described = list(dict.fromkeys(c.describe() for c in causes)) or ["unknown error"]
+    summary = described[0] if len(described) == 1 else "[" + ", ".join(described) + "]"
     details = _details(name, group, kind)
     details["causes"] = [c.as_dict() for c in causes]
-    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {summary}', details)
+    qualified = f"{kind}.{group}" if group else kind
+    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {summary}', details)
 
 
 def bad_request(message: str) -> ApiError:

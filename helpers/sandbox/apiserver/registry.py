@@ -108,7 +108,7 @@ class Registry:
     def _validate(self, rt: ResourceType, obj: dict, old: dict | None, *, schema: bool) -> None:
         causes = validate(rt.plural, obj, old) if schema else validate(rt.plural, obj, old, schema=False)
         if causes:
-            raise errors.invalid(_qualified_kind(rt), rt.group, obj["metadata"].get("name", ""), causes)
+            raise errors.invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), causes)
 
     # -- create ----------------------------------------------------------------------------
     def create(self, key: str, namespace: str | None, obj: dict, *, dry_run: bool = False,
@@ -136,7 +136,7 @@ class Registry:
             if md.get("generateName"):
                 md["name"] = self._generate_name(key, ns, md["generateName"])
             else:
-                raise errors.invalid(_qualified_kind(rt), rt.group, "", [errors.Cause(
+                raise errors.invalid(rt.kind, rt.group, "", [errors.Cause(
                     "FieldValueRequired", "Required value: name or generateName is required",
                     "metadata.name")])
         name = md["name"]
@@ -148,13 +148,13 @@ class Registry:
             md.pop(f, None)
         md.pop("resourceVersion", None)
         strat = self.strategy(key)
+        md["uid"] = str(uuid.uuid4())
         apply_defaults(key, obj)
         strat.prepare_create(self, obj)
         self._validate(rt, obj, None, schema=not trusted)
         if self.store.get(key, ns, name) is not None:
             raise errors.already_exists(rt.group_resource, name, rt.group, rt.plural)
         strat.admit_create(self, obj)
-        md["uid"] = str(uuid.uuid4())
         md["creationTimestamp"] = rfc3339()
         if dry_run:
             md["resourceVersion"] = ""
@@ -401,7 +401,3 @@ class Registry:
                     raise
         return out
 
-
-def _qualified_kind(rt: ResourceType) -> str:
-    """`Deployment.apps`, `Pod`: how the apiserver names a kind in Invalid messages."""
-    return f"{rt.kind}.{rt.group}" if rt.group else rt.kind

@@ -7,7 +7,7 @@ from ..strategy import Strategy
 from .namespaces import NamespaceStrategy
 from .pods import PodStrategy
 from .services import ServiceStrategy
-from .workloads import DeploymentStrategy, HPAStrategy, StatusClearingStrategy
+from .workloads import DeploymentStrategy, HPAStrategy, JobStrategy, StatusClearingStrategy
 
 _BY_KEY: dict[str, type[Strategy]] = {
     "pods": PodStrategy,
@@ -16,7 +16,7 @@ _BY_KEY: dict[str, type[Strategy]] = {
     "deployments": DeploymentStrategy,
     "replicasets": StatusClearingStrategy,
     "statefulsets": StatusClearingStrategy,
-    "jobs": StatusClearingStrategy,
+    "jobs": JobStrategy,
     "persistentvolumeclaims": StatusClearingStrategy,
     "persistentvolumes": StatusClearingStrategy,
     "horizontalpodautoscalers": HPAStrategy,

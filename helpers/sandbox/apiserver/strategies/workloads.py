@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..defaults import job_generate_selector
 from ..strategy import Strategy
 
 
@@ -20,3 +21,10 @@ class HPAStrategy(Strategy):
     def prepare_create(self, reg, obj: dict) -> None:
         super().prepare_create(reg, obj)
         obj["status"] = {"desiredReplicas": 0}
+
+
+class JobStrategy(StatusClearingStrategy):
+    def prepare_create(self, reg, obj: dict) -> None:
+        super().prepare_create(reg, obj)
+        if not obj.get("spec", {}).get("manualSelector"):
+            job_generate_selector(obj)
