@@ -58,8 +58,8 @@ def hpa(**spec) -> dict:
 
 
 def message(kind: str, key: str, obj: dict, old: dict | None = None) -> str:
-    group = kind.partition(".")[2]
-    return errors.invalid(kind, group, obj["metadata"]["name"], validate(key, obj, old)).message
+    plain, _, group = kind.partition(".")
+    return errors.invalid(plain, group, obj["metadata"]["name"], validate(key, obj, old)).message
 
 
 def describe(key: str, obj: dict, old: dict | None = None) -> list[str]:
