@@ -7,15 +7,22 @@ from ..strategy import Strategy
 from .namespaces import NamespaceStrategy
 from .pods import PodStrategy
 from .services import ServiceStrategy
-from .workloads import DeploymentStrategy, HPAStrategy, JobStrategy, StatusClearingStrategy
+from .workloads import (
+    DeploymentStrategy,
+    HPAStrategy,
+    JobStrategy,
+    ReplicaSetStrategy,
+    StatefulSetStrategy,
+    StatusClearingStrategy,
+)
 
 _BY_KEY: dict[str, type[Strategy]] = {
     "pods": PodStrategy,
     "services": ServiceStrategy,
     "namespaces": NamespaceStrategy,
     "deployments": DeploymentStrategy,
-    "replicasets": StatusClearingStrategy,
-    "statefulsets": StatusClearingStrategy,
+    "replicasets": ReplicaSetStrategy,
+    "statefulsets": StatefulSetStrategy,
     "jobs": JobStrategy,
     "persistentvolumeclaims": StatusClearingStrategy,
     "persistentvolumes": StatusClearingStrategy,

@@ -8,6 +8,20 @@ from ..strategy import Strategy
 
 class StatusClearingStrategy(Strategy):
     clears_status_on_create = True
+    # The cleared status as the Go type serialises it: fields without `omitempty` stay.
+    zero_status: dict = {}
+
+    def prepare_create(self, reg, obj: dict) -> None:
+        super().prepare_create(reg, obj)
+        obj["status"] = dict(self.zero_status)
+
+
+class ReplicaSetStrategy(StatusClearingStrategy):
+    zero_status = {"replicas": 0}
+
+
+class StatefulSetStrategy(StatusClearingStrategy):
+    zero_status = {"replicas": 0, "availableReplicas": 0}
 
 
 class DeploymentStrategy(StatusClearingStrategy):
