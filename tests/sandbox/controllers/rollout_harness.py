@@ -120,12 +120,12 @@ class Cluster:
         return self.client.get("deployments", NS, name)
 
     def rss(self, name: str = "web") -> list[dict]:
-        """The Deployment's replica sets, oldest first."""
+        """The Deployment's replica sets, lowest revision first."""
         uid = self.deploy(name)["metadata"]["uid"]
         rss = [rs for rs in self.client.list("replicasets", NS)
                if (controller_ref(rs) or {}).get("uid") == uid]
-        return sorted(rss, key=lambda rs: (rs["metadata"]["creationTimestamp"],
-                                           int(rs["metadata"]["resourceVersion"])))
+        return sorted(rss, key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(
+            "deployment.kubernetes.io/revision", "0")))
 
     def rs_by_image(self, image: str, name: str = "web") -> dict | None:
         for rs in self.rss(name):
