@@ -51,6 +51,9 @@ class PodStrategy(Strategy):
                     c.pop("image", None)
             for key in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"):
                 spec.pop(key, None)
+            # Binding (the scheduler, pods/binding) sets nodeName once; in-process it is an update.
+            if not old.get("spec", {}).get("nodeName"):
+                spec.pop("nodeName", None)
         if a != b:
             raise invalid("Pod", "", new["metadata"]["name"],
                           [Cause("FieldValueForbidden", "Forbidden: " + _MUTABLE_MESSAGE, "spec")])
