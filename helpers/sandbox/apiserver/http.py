@@ -587,6 +587,9 @@ async def _logs(request: web.Request, ctx: ApiContext, t: Target) -> web.StreamR
     if conn is None:
         raise errors.bad_request(f'container "{container}" in pod "{t.name}" is waiting to start: '
                                  "ContainerCreating")
+    check = getattr(conn, "check_logs", None)  # errors must come before the 200 is sent
+    if check is not None:
+        check(t.namespace or "", t.name, container, _bool(q.get("previous")))
     resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
     resp.enable_chunked_encoding()
     await resp.prepare(request)
