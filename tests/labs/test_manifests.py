@@ -148,9 +148,11 @@ def test_only_namespaces_are_cluster_scoped() -> None:
 
 
 def _notebook_namespaces() -> dict[str, str]:
-    """namespace -> lab id, from the lab_namespace("<lab>", "<ns>") calls in the notebooks."""
+    """namespace -> lab id, as the notebooks declare them."""
     out = {}
-    pattern = re.compile(r"lab_namespace\(\s*[\"']([^\"']+)[\"']\s*,\s*[\"']([^\"']+)[\"']")
+    # labkit.start(LAB, NS) with `LAB, NS = "<lab>", "<ns>"`, or lab_namespace("<lab>", "<ns>")
+    pattern = re.compile(r"(?:LAB,\s*NS\s*=\s*|lab_namespace\(\s*)[\"']([^\"']+)[\"']\s*,"
+                         r"\s*[\"']([^\"']+)[\"']")
     for nb in sorted(LABS.glob("*.ipynb")):
         for cell in json.loads(nb.read_text())["cells"]:
             src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
