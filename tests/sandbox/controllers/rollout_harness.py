@@ -13,7 +13,7 @@ from helpers.sandbox.apiserver.registry import Registry
 from helpers.sandbox.client import Client
 from helpers.sandbox.controllers.deployment import DeploymentController
 from helpers.sandbox.controllers.replicaset import ReplicaSetController
-from helpers.sandbox.objects import clone, controller_ref, is_pod_ready
+from helpers.sandbox.objects import controller_ref, is_pod_ready
 from helpers.sandbox.storage.store import Store, WatchEvent
 from helpers.sandbox.util import rfc3339
 
@@ -36,15 +36,14 @@ class FakeKubelet:
     """Binds each new pod after `start_delay` and reports it Running+Ready (or stuck in
     ErrImagePull); finishes a graceful deletion after `stop_delay`."""
 
-    def __init__(self, client: Client, store: Store, bad_images: set[str],
+    def __init__(self, client: Client, bad_images: set[str],
                  start_delay: float = 0.02, stop_delay: float = 0.02, node: str = "node-1"):
-        self.client, self.store, self.bad_images = client, store, bad_images
+        self.client, self.bad_images = client, bad_images
         self.start_delay, self.stop_delay, self.node = start_delay, stop_delay, node
-        self.paused = False
         client.on_change({"pods"}, self._on_pod)
 
     def _on_pod(self, ev: WatchEvent) -> None:
-        if self.paused or ev.type == "DELETED":
+        if ev.type == "DELETED":
             return
         loop = asyncio.get_running_loop()
         md = ev.object["metadata"]
@@ -54,13 +53,11 @@ class FakeKubelet:
             loop.call_later(self.stop_delay, self._stop, md["namespace"], md["name"])
 
     def _start(self, ns: str, name: str) -> None:
-        stored = self.store.get("pods", ns, name)
-        if stored is None or stored["metadata"].get("deletionTimestamp"):
+        pod = self.client.try_get("pods", ns, name)
+        if pod is None or pod["metadata"].get("deletionTimestamp"):
             return
-        bound = clone(stored)
-        bound["spec"]["nodeName"] = self.node  # the scheduler's binding
-        self.store.put("pods", bound, created=False)
-        pod = self.client.get("pods", ns, name)
+        pod["spec"]["nodeName"] = self.node  # the scheduler's binding
+        pod = self.client.update("pods", pod)
         image = pod["spec"]["containers"][0]["image"]
         stamp = rfc3339()
         ok = image not in self.bad_images
@@ -94,7 +91,7 @@ class Cluster:
             self.client.create("namespaces", {"metadata": {"name": ns}})
         self.events: list[dict] = []
         self.client.on_change({"events"}, self._on_event)
-        self.kubelet = (FakeKubelet(self.client, self.store, bad_images or set(), **kubelet_opts)
+        self.kubelet = (FakeKubelet(self.client, bad_images or set(), **kubelet_opts)
                         if kubelet else None)
         self.controllers = []
         if "deployment" in controllers:
