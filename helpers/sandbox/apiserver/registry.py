@@ -116,6 +116,7 @@ class Registry:
         """Create `obj` (a copy is stored). `trusted` skips schema checks for in-process callers."""
         rt = by_key(key)
         obj = clone(obj)
+        _check_metadata(rt, obj)
         warnings: list[str] = []
         md = obj.setdefault("metadata", {})
         if md is None:
@@ -183,6 +184,7 @@ class Registry:
         if old is None:
             raise errors.not_found(rt.group_resource, name, rt.group, rt.plural)
         new = clone(obj)
+        _check_metadata(rt, new)
         warnings: list[str] = []
         md = new.setdefault("metadata", {}) or {}
         new["metadata"] = md
@@ -401,3 +403,17 @@ class Registry:
                     raise
         return out
 
+
+
+_GO_JSON_TYPES = {str: "string", list: "array", bool: "bool", int: "number", float: "number"}
+
+
+def _check_metadata(rt: ResourceType, obj: dict) -> None:
+    """A body whose metadata is not an object fails decoding, as in the real apiserver."""
+    md = obj.get("metadata")
+    if md is None or isinstance(md, dict):
+        return
+    raise errors.bad_request(
+        f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: json: cannot '
+        f"unmarshal {_GO_JSON_TYPES.get(type(md), 'value')} into Go struct field "
+        f"{rt.kind}.metadata of type v1.ObjectMeta")
