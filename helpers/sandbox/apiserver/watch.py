@@ -16,7 +16,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from ..storage.store import Store, TooOldResourceVersion, WatchEvent
-from .errors import gone
+from .errors import bad_request, gone
 
 BOOKMARK_INTERVAL = 30.0
 
@@ -74,7 +74,8 @@ async def serve(request: web.Request, store: Store, spec: WatchSpec) -> web.Stre
             try:
                 since = int(rv)
             except ValueError:
-                raise web.HTTPBadRequest(text=f"invalid resource version {rv!r}") from None
+                raise bad_request(f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: '
+                                  f'parsing "{rv}": invalid syntax') from None
     try:
         watcher, backlog = store.watch({spec.key}, since)
     except TooOldResourceVersion as e:
