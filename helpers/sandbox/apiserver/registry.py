@@ -89,8 +89,12 @@ class Registry:
                 f"unable to create new content in namespace {namespace} because it is being terminated")
 
     def _check_fields(self, rt: ResourceType, obj: dict, field_validation: str,
-                      warnings: list[str]) -> dict:
-        """Unknown fields: Strict rejects them, Warn reports them, both then prune them."""
+                      warnings: list[str], decoding: bool = True) -> dict:
+        """Unknown fields: Strict rejects them, Warn reports them, both then prune them.
+
+        A request body (create, replace) fails while being decoded into the kind, so the real
+        message is prefixed `<Kind> in version "<v>" cannot be handled as a <Kind>: `; a patch
+        result is not decoded that way (`decoding=False`)."""
         key = rt.plural
         unknown = unknown_fields(key, obj)
         if unknown:
@@ -99,6 +103,9 @@ class Registry:
                     msg = f'strict decoding error: unknown field "{unknown[0]}"'
                 else:
                     msg = "strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown)
+                if decoding:
+                    msg = (f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+                           + msg)
                 raise errors.bad_request(msg)
             if field_validation == "Warn":
                 warnings.extend(f'unknown field "{u}"' for u in unknown)
@@ -177,7 +184,8 @@ class Registry:
     # -- update ----------------------------------------------------------------------------
     def update(self, key: str, namespace: str | None, name: str, obj: dict, *,
                subresource: str | None = None, dry_run: bool = False,
-               field_validation: str = "Ignore", trusted: bool = False) -> tuple[dict, list[str]]:
+               field_validation: str = "Ignore", trusted: bool = False,
+               _patched: bool = False) -> tuple[dict, list[str]]:
         rt = by_key(key)
         ns = self._ns_for(rt, namespace)
         old = self.store.get(key, ns, name)
@@ -195,7 +203,7 @@ class Registry:
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.group_resource, name, rt.group, rt.plural)
         if not trusted and subresource is None:
-            new = self._check_fields(rt, new, field_validation, warnings)
+            new = self._check_fields(rt, new, field_validation, warnings, decoding=not _patched)
             md = new["metadata"]
         new["apiVersion"], new["kind"] = rt.api_version, rt.kind
         md["name"] = name
@@ -266,7 +274,7 @@ class Registry:
         # to whatever is stored now.
         if patched["metadata"].get("resourceVersion") is None:
             patched["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-        obj, warnings = self.update(key, ns, name, patched, subresource=subresource,
+        obj, warnings = self.update(key, ns, name, patched, subresource=subresource, _patched=True,
                                     dry_run=dry_run, field_validation=field_validation,
                                     trusted=trusted)
         return obj, warnings, False
