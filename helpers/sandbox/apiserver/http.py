@@ -25,7 +25,13 @@ from .patch import PatchError, apply_patch
 from .protobuf import ProtobufError, decode_request
 from .registry import Registry
 from .resources import RESOURCES, ResourceType, key_of, lookup
-from .selectors import SelectorError, format_selector, parse_field_selector, parse_label_selector
+from .selectors import (
+    SelectorError,
+    check_field_labels,
+    format_selector,
+    parse_field_selector,
+    parse_label_selector,
+)
 
 log = logging.getLogger("rollout_labs.sandbox.apiserver")
 
@@ -349,6 +355,8 @@ async def _watch(request: web.Request, ctx: ApiContext, t: Target) -> web.Stream
     try:
         lsel = parse_label_selector(q["labelSelector"]) if q.get("labelSelector") else None
         fsel = parse_field_selector(q["fieldSelector"]) if q.get("fieldSelector") else None
+        if fsel is not None:
+            check_field_labels(t.key, fsel)
     except SelectorError as e:
         raise errors.bad_request(str(e)) from None
 

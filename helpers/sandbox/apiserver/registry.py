@@ -20,7 +20,13 @@ from . import errors
 from .defaults import apply_defaults
 from .patch import PatchError, UnsupportedPatchType, apply_patch, strategic_merge_patch
 from .resources import ResourceType, by_key
-from .selectors import LabelSelector, SelectorError, parse_field_selector, parse_label_selector
+from .selectors import (
+    LabelSelector,
+    SelectorError,
+    check_field_labels,
+    parse_field_selector,
+    parse_label_selector,
+)
 from .strategies import strategy_for
 from .validation import prune_unknown_fields, unknown_fields, validate
 
@@ -71,6 +77,7 @@ class Registry:
                 items = [o for o in items if sel.matches(o["metadata"].get("labels"))]
             if field_selector:
                 fsel = parse_field_selector(field_selector)
+                check_field_labels(key, fsel)
                 items = [o for o in items if fsel.matches(o)]
         except SelectorError as e:
             raise errors.bad_request(str(e)) from None

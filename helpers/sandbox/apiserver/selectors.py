@@ -584,3 +584,33 @@ def parse_field_selector(text: str | None) -> FieldSelector:
         else:
             raise SelectorError(f"invalid selector: '{text}'; can't understand '{term}'")
     return FieldSelector(reqs)
+
+
+# Field labels each kind's registry accepts (AddFieldLabelConversionFunc / GetAttrs upstream);
+# metadata.name and metadata.namespace work everywhere.
+FIELD_LABELS: dict[str, frozenset[str]] = {
+    "pods": frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                       "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
+                       "status.podIP", "status.podIPs", "status.nominatedNodeName"}),
+    "events": frozenset({"involvedObject.kind", "involvedObject.namespace",
+                         "involvedObject.name", "involvedObject.uid",
+                         "involvedObject.apiVersion", "involvedObject.resourceVersion",
+                         "involvedObject.fieldPath", "reason", "reportingComponent", "source",
+                         "type"}),
+    "nodes": frozenset({"spec.unschedulable"}),
+    "namespaces": frozenset({"status.phase"}),
+    "secrets": frozenset({"type"}),
+    "services": frozenset({"spec.clusterIP", "spec.type"}),
+    "replicasets": frozenset({"status.replicas"}),
+    "jobs": frozenset({"status.successful"}),
+}
+_COMMON_FIELD_LABELS = frozenset({"metadata.name", "metadata.namespace"})
+
+
+def check_field_labels(key: str, selector: FieldSelector) -> None:
+    """Raise SelectorError for a field the kind cannot be selected by, worded like the
+    apiserver (`field label not supported: spec.bogus`)."""
+    allowed = FIELD_LABELS.get(key, frozenset()) | _COMMON_FIELD_LABELS
+    for name, _, _ in selector.requirements:
+        if name not in allowed:
+            raise SelectorError(f"field label not supported: {name}")
