@@ -119,7 +119,7 @@ class ContainerRunner:
         while True:
             info = await self._ensure_image()
             try:
-                env = container_env(self.worker.client, self.worker.pod, self.spec,
+                env = container_env(self.worker.client, self.worker.pod_view(), self.spec,
                                     self.worker.kubelet.allocatable)
             except ConfigError as e:
                 self.state.waiting("CreateContainerConfigError", str(e))
@@ -541,6 +541,15 @@ class PodWorker:
 
     def event(self, etype: str, reason: str, message: str, field_path: str | None = None) -> None:
         self.kubelet.recorder.event(self.pod, etype, reason, message, field_path=field_path)
+
+    def pod_view(self) -> dict:
+        """The pod with the addresses this kubelet knows (the stored status may lag a turn)."""
+        status = dict(self.pod.get("status") or {})
+        if self.pod_ip:
+            status["podIP"], status["podIPs"] = self.pod_ip, [{"ip": self.pod_ip}]
+        status["hostIP"] = self.kubelet.node.ip
+        status["hostIPs"] = [{"ip": self.kubelet.node.ip}]
+        return {**self.pod, "status": status}
 
     def mark_dirty(self) -> None:
         if self._dirty or self._flushing_disabled:

@@ -17,6 +17,7 @@ import os
 import platform
 import shutil
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import psutil
 from .. import network
 from ..apiserver.errors import ApiError
 from ..client import Client
-from ..config import SandboxConfig
+from ..config import SandboxConfig, default_state_dir
 from ..util import rfc3339, rfc3339_micro
 
 log = logging.getLogger("rollout_labs.sandbox.node")
@@ -100,13 +101,45 @@ def plan_nodes(config: SandboxConfig) -> list[NodeSpec]:
                 "hugepages-2Mi": "0", "memory": f"{mem_ki}Ki", "pods": str(MAX_PODS)}
     out = []
     base = int(network.POD_CIDR.network_address)
+    first = _first_subnet(config)
     for i in range(max(1, config.nodes)):
-        # Node i: pods from 127.244.i.0/24, addressed at 127.0.0.1 (first) or 127.0.1.i+1.
-        cidr = ipaddress.ip_network(f"{ipaddress.ip_address(base + i * 256)}/24")
+        # Node i: pods from a /24 of 127.244.0.0/16, addressed at 127.0.0.1 (first) or
+        # 127.0.1.<i+1>.
+        third = (first + i) % 256
+        cidr = ipaddress.ip_network(f"{ipaddress.ip_address(base + third * 256)}/24")
         ip = network.NODE_IP if i == 0 else f"127.0.1.{i + 1}"
         out.append(NodeSpec(index=i, name=node_name(i), ip=ip, pod_cidr=str(cidr),
                             zone=f"zone-{ZONES[i % len(ZONES)]}", capacity=dict(capacity),
                             allocatable=dict(capacity)))
+    return out
+
+
+def _first_subnet(config: SandboxConfig) -> int:
+    """0 for the learner's sandbox (pods at 127.244.0.x, like minikube's 10.244.0.x); other
+    state directories (tests, a second sandbox) start elsewhere, since every sandbox on the
+    machine shares the loopback network."""
+    try:
+        if config.state_dir.resolve() == default_state_dir().resolve():
+            return 0
+    except OSError:
+        pass
+    return 1 + zlib.crc32(str(config.state_dir).encode()) % 250
+
+
+def listening_ips() -> set[str]:
+    """Addresses some process on this machine listens on (another sandbox's pods)."""
+    out: set[str] = set()
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f, None)
+            for line in f:
+                fields = line.split(None, 4)
+                if len(fields) > 3 and fields[3] == "0A":  # LISTEN
+                    hexip = fields[1].split(":")[0]
+                    out.add(str(ipaddress.IPv4Address(int.from_bytes(bytes.fromhex(hexip),
+                                                                     "little"))))
+    except (OSError, ValueError):
+        pass
     return out
 
 
@@ -120,7 +153,7 @@ class PodAddresses:
         self._last: dict[str, int] = {}
 
     def _in_use(self) -> set[str]:
-        used = set(self._by_uid.values())
+        used = set(self._by_uid.values()) | listening_ips()
         for pod in self.client.scan("pods"):
             ip = (pod.get("status") or {}).get("podIP")
             if ip:
