@@ -21,10 +21,22 @@ POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 
 
+def _go_map_order(value):
+    """A copy with every object's keys sorted, as Go's json.Marshal writes a map."""
+    if isinstance(value, dict):
+        return {k: _go_map_order(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_go_map_order(v) for v in value]
+    return value
+
+
 def revision_data(sts: dict) -> dict:
+    """The revision's patch, byte for byte what kubectl's getStatefulSetPatch computes (keys
+    sorted, `$patch` first): `rollout undo` compares the raw bytes to decide whether the
+    current template already matches a revision."""
     template = clone(sts["spec"]["template"])
     template["$patch"] = "replace"
-    return {"spec": {"template": template}}
+    return {"spec": {"template": _go_map_order(template)}}
 
 
 def template_of(revision: dict) -> dict:
