@@ -267,7 +267,7 @@ def test_revision_history_limit_deletes_the_oldest_unused_revisions():
         for tag in ("6.9.1", "6.9.2", "6.9.3", "6.9.4", "6.10.0"):
             set_image(client, f"ghcr.io/stefanprodan/podinfo:{tag}")
             await _rolled_out(client, 1)
-            await eventually(lambda: pods_of(client)["web-0"]["spec"]["containers"][0]["image"]
+            await eventually(lambda tag=tag: pods_of(client)["web-0"]["spec"]["containers"][0]["image"]
                              .endswith(tag), what=tag)
         await settle(0.1)
         revs = revisions(client)
