@@ -481,8 +481,9 @@ def check_hpa_scaled_down(namespace: str, name: str, *, to: int, wait: float = 0
                           cluster: Cluster | None = None) -> None:
     def once() -> None:
         st = hpa_status(name, namespace, cluster=cluster)
-        if st.current_replicas > to:
-            raise _fail(f"hpa/{name} still runs {st.current_replicas} replicas.",
+        if max(st.current_replicas, st.desired_replicas) > to:
+            raise _fail(f"hpa/{name} still runs {st.current_replicas} replicas (desired "
+                        f"{st.desired_replicas}).",
                         "stop the load and wait out the scale-down stabilization window "
                         "(spec.behavior.scaleDown.stabilizationWindowSeconds).")
 
