@@ -207,3 +207,18 @@ def test_blue_green_switch_under_traffic(lab_cluster, ns):
         checks.check_deleted(ns, "deployment", "blue", wait=0)
     kubectl("delete", "deployment", "blue", "-n", ns)
     checks.check_deleted(ns, "deployment", "blue")
+
+
+@pytest.mark.parametrize(("via", "route"), [("nodeport", "NodePort"), ("proxy", "service proxy")])
+def test_probe_spreads_requests_over_all_pods(lab_cluster, ns, via, route):
+    rollout.apply(podinfo(replicas=3), ns)
+    rollout.wait_for_rollout("web", ns, timeout=90, quiet=True)
+    probe = Probe("web", ns, rate=50, via=via).start()
+    try:
+        probe.wait_for(150, timeout=30)
+    finally:
+        summary = probe.stop()
+    assert route in summary.route
+    assert summary.failures == 0, summary
+    assert summary.versions.keys() == {"6.7.0"}
+    assert len(summary.pods) == 3, summary.pods  # a new connection per request
