@@ -32,6 +32,7 @@ _IMAGE_IN_TEXT = re.compile(
     r"""|\bimage\s*=\s*["']([^"'\s]+)["'])""",  # keyword argument
     re.MULTILINE,
 )
+_DELIBERATELY_BROKEN = re.compile(r"typo|broken|bad", re.IGNORECASE)
 _SET_IMAGE = re.compile(r"""\bset\s+image\s+\S+((?:\s+[\w.-]+=[^\s"'\\]+)+)""")
 
 
@@ -51,7 +52,11 @@ def images_in_text(text: str) -> set[str]:
 
 
 def workshop_images(root: Path = REPO_ROOT) -> set[str]:
-    """The images the labs use: found in ``labs/*.ipynb`` and the helpers' manifests."""
+    """The images the labs use: named in ``labs/*.ipynb``, ``manifests/`` and helpers' YAML.
+
+    Manifests whose file name says they are deliberately broken (``*typo*``, ``*broken*``,
+    ``*bad*``) are left out: their image does not exist on purpose.
+    """
     found: set[str] = set()
     for nb in sorted((root / "labs").glob("*.ipynb")):
         try:
@@ -61,11 +66,13 @@ def workshop_images(root: Path = REPO_ROOT) -> set[str]:
         for cell in cells:
             src = cell.get("source", "")
             found |= images_in_text(src if isinstance(src, str) else "".join(src))
-    helpers_dir = root / "helpers"
-    for pattern in ("*.yaml", "*.yml", "*.json"):
-        for path in helpers_dir.rglob(pattern):
-            if "sandbox" not in path.relative_to(helpers_dir).parts:
-                found |= images_in_text(path.read_text(encoding="utf-8", errors="replace"))
+    for base in (root / "manifests", root / "helpers"):
+        for path in sorted(base.rglob("*")):
+            rel = path.relative_to(base).parts
+            if (path.suffix not in (".yaml", ".yml", ".json") or "sandbox" in rel
+                    or _DELIBERATELY_BROKEN.search(path.name)):
+                continue
+            found |= images_in_text(path.read_text(encoding="utf-8", errors="replace"))
     return found or set(DEFAULT_IMAGES)
 
 

@@ -289,6 +289,11 @@ def test_workshop_images_from_labs(tmp_path: Path) -> None:
                                                      "--image=busybox:1.28"]}]}
     (tmp_path / "labs" / "01.ipynb").write_text(json.dumps(nb))
     assert instructor.workshop_images(tmp_path) == {"nginx:1.27", "busybox:1.28"}
+    (tmp_path / "manifests" / "app").mkdir(parents=True)
+    (tmp_path / "manifests" / "app" / "deploy.yaml").write_text("      - image: nginx:1.28\n")
+    (tmp_path / "manifests" / "app" / "nginx-typo.yaml").write_text("      - image: nginx:1.2800\n")
+    assert instructor.workshop_images(tmp_path) == {"nginx:1.27", "nginx:1.28", "busybox:1.28"}
+    (tmp_path / "manifests" / "app" / "deploy.yaml").unlink()
     (tmp_path / "labs" / "01.ipynb").write_text(json.dumps({"cells": []}))
     assert instructor.workshop_images(tmp_path) == set(instructor.DEFAULT_IMAGES)
 
