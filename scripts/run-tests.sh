@@ -51,12 +51,14 @@ fi
 
 if [ ${#labs[@]} -gt 0 ]; then
   step labs-nbval python -m pytest --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider \
-    -q -rfE labs/
+    -q -rfE --junitxml=test-artifacts/labs-nbval.xml labs/
+  [ -f test-artifacts/labs-nbval.xml ] && python scripts/lab-times.py test-artifacts/labs-nbval.xml
 else
   echo; echo "=== labs-nbval: no notebooks in labs/ yet, nothing to run"
 fi
 
-step browser python -m pytest tests/browser -m browser -p no:cacheprovider -q -rfEs
+step browser python -m pytest tests/browser -m browser -p no:cacheprovider -q -rfEs \
+  --junitxml=test-artifacts/browser.xml
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
