@@ -734,14 +734,17 @@ class PodWorker:
         with contextlib.suppress(Exception):
             await task
 
-    def kill_all(self) -> None:
-        """Sandbox shutdown: every process goes at once; the API objects stay."""
+    def kill_all(self) -> list[asyncio.Task]:
+        """Sandbox shutdown: every process goes at once; the API objects stay. Returns the
+        cancelled tasks, for the caller to await."""
         self._flushing_disabled = True
-        for t in [self.main, self._termination, *(r.task for r in self.all_runners)]:
-            if t is not None:
-                t.cancel()
+        tasks = [t for t in [self.main, self._termination, *(r.task for r in self.all_runners),
+                             *(r._killing for r in self.all_runners)] if t is not None]
+        for t in tasks:
+            t.cancel()
         for r in self.all_runners:
             r.kill_now()
+        return tasks
 
 
 class Kubelet:
@@ -854,13 +857,15 @@ class Kubelet:
     async def stop(self) -> None:
         self._stopped = True
         workers = list(self.workers.values())
-        for w in workers:
-            w.kill_all()
+        tasks = [t for w in workers for t in w.kill_all()]
         procs = [r.proc for w in workers for r in w.all_runners if r.proc is not None]
         if procs:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs),
                                                       return_exceptions=True), 5)
+        if tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 2)
         self.workers.clear()
 
     # -- metrics --------------------------------------------------------------------------------
