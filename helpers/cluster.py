@@ -8,7 +8,9 @@ things on a production cluster just because a terminal happened to point at it.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -104,6 +106,9 @@ class Cluster:
 
     def close(self) -> None:
         self.api_client.close()
+        if self._pinned:
+            shutil.rmtree(Path(self._pinned).parent, ignore_errors=True)
+            self._pinned = None
 
 
 _lock = threading.RLock()
@@ -235,6 +240,7 @@ def _pin_context(kubeconfig: str, context: str) -> str:
         "preferences": {},
     }
     folder = Path(tempfile.mkdtemp(prefix="rollout-labs-kube-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "config"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
