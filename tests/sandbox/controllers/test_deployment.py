@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from helpers.sandbox.controllers import hashing
 from helpers.sandbox.controllers.deployment import util
 from helpers.sandbox.objects import condition
 
@@ -32,7 +33,7 @@ def test_pod_template_hash_format_and_normalisation():
                      "dnsPolicy": "ClusterFirst"}}
     assert util.compute_hash(same, None) == h
     assert util.compute_hash(t, 1) != h != util.compute_hash(t, 2)
-    assert util.safe_encode_string("0123456789") == "456789bcdf"
+    assert hashing.safe_encode("0123456789") == "456789bcdf"
 
 
 @pytest.mark.parametrize(("replicas", "surge", "unavailable"), [

@@ -7,7 +7,6 @@ the proportional-scaling arithmetic. The controller mixins call these; nothing h
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from datetime import timedelta
@@ -15,6 +14,7 @@ from datetime import timedelta
 from ...apiserver.defaults import pod_template_defaults
 from ...objects import annotations_of, clone
 from ...util import now, parse_time, rfc3339
+from .. import hashing
 
 # Annotation and label keys (apps/v1 and deployment_util.go).
 REVISION = "deployment.kubernetes.io/revision"
@@ -43,7 +43,6 @@ RESUMED = "DeploymentResumed"
 MIN_AVAILABLE = "MinimumReplicasAvailable"
 MIN_UNAVAILABLE = "MinimumReplicasUnavailable"
 
-_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 
 
 # -- accessors ---------------------------------------------------------------------------------
@@ -108,26 +107,9 @@ def normalise_template(template: dict) -> dict:
     return t
 
 
-def fnv32a(data: bytes, h: int = 0x811C9DC5) -> int:
-    for b in data:
-        h ^= b
-        h = (h * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-def safe_encode_string(s: str) -> str:
-    """rand.SafeEncodeString: map each character onto the vowel-free alphabet."""
-    return "".join(_ALPHANUMS[ord(c) % len(_ALPHANUMS)] for c in s)
-
-
 def compute_hash(template: dict, collision_count: int | None) -> str:
-    """controller.ComputeHash: FNV-32a over the template (canonical JSON here), plus the
-    collision count as 8 little-endian bytes when set."""
-    canonical = json.dumps(normalise_template(template), sort_keys=True, separators=(",", ":"))
-    h = fnv32a(canonical.encode())
-    if collision_count is not None:
-        h = fnv32a(int(collision_count).to_bytes(4, "little") + b"\0\0\0\0", h)
-    return safe_encode_string(str(h))
+    """controller.ComputeHash over the normalised template (see hashing.compute_hash)."""
+    return hashing.compute_hash(normalise_template(template), collision_count)
 
 
 def equal_ignore_hash(t1: dict, t2: dict) -> bool:

@@ -93,32 +93,29 @@ def _changes(period: float, events: list[ScaleEvent], now: datetime) -> int:
     return sum(e.change for e in events if e.at > cutoff and not e.outdated)
 
 
-def _scale_up_limit(current: int, mem: Memory, rules: dict, now: datetime) -> int:
+def _policy_limit(current: int, mem: Memory, rules: dict, now: datetime, *, up: bool) -> int:
+    """The furthest the policies let the replica count move from `current` in one direction.
+
+    Each policy counts from the size at the start of its period (undoing recent scale
+    events); selectPolicy Max takes the biggest allowed change, Min the smallest.
+    """
     select = rules.get("selectPolicy", "Max")
     if select == "Disabled":
         return current
-    result = None
+    proposals = []
     for p in rules.get("policies") or []:
-        start = current - _changes(p["periodSeconds"], mem.scale_up_events, now) + _changes(
-            p["periodSeconds"], mem.scale_down_events, now)
-        proposed = start + p["value"] if p["type"] == "Pods" else math.ceil(start * (1 + p["value"] / 100))
-        result = proposed if result is None else (min(result, proposed) if select == "Min"
-                                                  else max(result, proposed))
-    return current if result is None else result
-
-
-def _scale_down_limit(current: int, mem: Memory, rules: dict, now: datetime) -> int:
-    select = rules.get("selectPolicy", "Max")
-    if select == "Disabled":
+        period, value = p["periodSeconds"], p["value"]
+        start = (current - _changes(period, mem.scale_up_events, now)
+                 + _changes(period, mem.scale_down_events, now))
+        if p["type"] == "Pods":
+            proposals.append(start + value if up else start - value)
+        else:
+            proposals.append(math.ceil(start * (1 + value / 100)) if up
+                             else int(start * (1 - value / 100)))
+    if not proposals:
         return current
-    result = None
-    for p in rules.get("policies") or []:
-        start = current - _changes(p["periodSeconds"], mem.scale_up_events, now) + _changes(
-            p["periodSeconds"], mem.scale_down_events, now)
-        proposed = start - p["value"] if p["type"] == "Pods" else int(start * (1 - p["value"] / 100))
-        result = proposed if result is None else (max(result, proposed) if select == "Min"
-                                                  else min(result, proposed))
-    return current if result is None else result
+    biggest_change = select != "Min"
+    return max(proposals) if biggest_change == up else min(proposals)
 
 
 def with_behavior(mem: Memory, current: int, proposal: int, min_r: int, max_r: int,
@@ -146,7 +143,7 @@ def with_behavior(mem: Memory, current: int, proposal: int, min_r: int, max_r: i
         able = READY
     desired, why = stabilized, WITHIN
     if stabilized > current:
-        limit = max(_scale_up_limit(current, mem, up, now), current)
+        limit = max(_policy_limit(current, mem, up, now, up=True), current)
         if max_r > limit:
             maximum, reason = limit, UP_LIMIT
         else:
@@ -154,7 +151,7 @@ def with_behavior(mem: Memory, current: int, proposal: int, min_r: int, max_r: i
         if stabilized > maximum:
             desired, why = maximum, reason
     elif stabilized < current:
-        limit = min(_scale_down_limit(current, mem, down, now), current)
+        limit = min(_policy_limit(current, mem, down, now, up=False), current)
         if min_r < limit:
             minimum, reason = limit, DOWN_LIMIT
         else:

@@ -113,54 +113,8 @@ def pod_requests(pods: list[dict], resource: str) -> dict[str, int]:
     return out
 
 
-def utilization_replicas(current: int, target_utilization: int, pods: list[dict],
-                         pod_metrics: list[dict], resource: str, now: datetime) -> Proposal:
-    """GetResourceReplicas for an averageUtilization target."""
-    if not pod_metrics:
-        raise MetricsError(f"unable to get metrics for resource {resource}: no metrics returned "
-                           "from resource metrics API")
-    if not pods:
-        raise MetricsError("no pods returned by selector while calculating replica count")
-    samples = pod_samples(pod_metrics, resource)
-    ready, unready, missing, ignored = group_pods(pods, samples, resource, now)
-    considered = {n: samples[n] for n in samples if n not in ignored and n not in unready}
-    if not considered:
-        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
-    requests = pod_requests(pods, resource)
-    usage = sum(s.value for s in considered.values())
-    request = sum(requests[n] for n in considered)
-    if request == 0:
-        raise MetricsError(f"missing request for {resource}")
-    utilization = usage * 100 // request
-    ratio = utilization / target_utilization
-    raw_average = usage // len(considered)
-    ready_count = len(ready)
-    rebalance_ignored = bool(unready) and ratio > 1.0
-    if not missing and not rebalance_ignored:
-        if abs(1.0 - ratio) <= TOLERANCE:
-            return Proposal(current, utilization, raw_average)
-        return Proposal(math.ceil(ratio * ready_count), utilization, raw_average)
-    values = {n: s.value for n, s in considered.items()}
-    if missing:
-        for n in missing:
-            values[n] = requests[n] * max(100, target_utilization) // 100 if ratio < 1.0 else 0
-    if rebalance_ignored:
-        for n in unready:
-            values[n] = 0
-    new_usage = sum(values.values())
-    new_request = sum(requests[n] for n in values)
-    new_ratio = (new_usage * 100 / new_request) / target_utilization if new_request else 0
-    if abs(1.0 - new_ratio) <= TOLERANCE or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-        return Proposal(current, utilization, raw_average)
-    new_replicas = math.ceil(new_ratio * len(values))
-    if (new_ratio < 1.0 and new_replicas > current) or (new_ratio > 1.0 and new_replicas < current):
-        return Proposal(current, utilization, raw_average)
-    return Proposal(new_replicas, utilization, raw_average)
-
-
-def average_value_replicas(current: int, target_milli: int, pods: list[dict],
-                           pod_metrics: list[dict], resource: str, now: datetime) -> Proposal:
-    """GetRawResourceReplicas for an averageValue target (milli-units for cpu, bytes otherwise)."""
+def _usable_samples(pods: list[dict], pod_metrics: list[dict], resource: str, now: datetime):
+    """Checks shared by both target types; returns the samples and the pod groups."""
     if not pod_metrics:
         raise MetricsError(f"unable to get metrics for resource {resource}: no metrics returned "
                            "from resource metrics API")
@@ -171,22 +125,61 @@ def average_value_replicas(current: int, target_milli: int, pods: list[dict],
     considered = {n: samples[n].value for n in samples if n not in ignored and n not in unready}
     if not considered:
         raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
-    usage = sum(considered.values())
-    ratio = (usage / len(considered)) / target_milli
-    raw_average = usage // len(considered)
+    return considered, ready, unready, missing
+
+
+def _settle(current: int, ratio: float, new_ratio: float, count: int) -> int:
+    """The second pass's answer: keep the current size unless the pessimistic estimate
+    still points the same way as the first one, beyond the tolerance."""
+    if abs(1.0 - new_ratio) <= TOLERANCE or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
+        return current
+    new_replicas = math.ceil(new_ratio * count)
+    if (new_ratio < 1.0 and new_replicas > current) or (new_ratio > 1.0 and new_replicas < current):
+        return current
+    return new_replicas
+
+
+def utilization_replicas(current: int, target_utilization: int, pods: list[dict],
+                         pod_metrics: list[dict], resource: str, now: datetime) -> Proposal:
+    """GetResourceReplicas for an averageUtilization target."""
+    values, ready, unready, missing = _usable_samples(pods, pod_metrics, resource, now)
+    requests = pod_requests(pods, resource)
+    usage = sum(values.values())
+    request = sum(requests[n] for n in values)
+    if request == 0:
+        raise MetricsError(f"missing request for {resource}")
+    utilization = usage * 100 // request
+    ratio = utilization / target_utilization
+    raw_average = usage // len(values)
+    if not missing and not (unready and ratio > 1.0):
+        if abs(1.0 - ratio) <= TOLERANCE:
+            return Proposal(current, utilization, raw_average)
+        return Proposal(math.ceil(ratio * len(ready)), utilization, raw_average)
+    for n in missing:
+        values[n] = requests[n] * max(100, target_utilization) // 100 if ratio < 1.0 else 0
+    if unready and ratio > 1.0:
+        for n in unready:
+            values[n] = 0
+    new_request = sum(requests[n] for n in values)
+    new_ratio = (sum(values.values()) * 100 / new_request) / target_utilization if new_request else 0
+    return Proposal(_settle(current, ratio, new_ratio, len(values)), utilization, raw_average)
+
+
+def average_value_replicas(current: int, target_milli: int, pods: list[dict],
+                           pod_metrics: list[dict], resource: str, now: datetime) -> Proposal:
+    """GetRawResourceReplicas for an averageValue target (milli-units for cpu, bytes otherwise)."""
+    values, ready, unready, missing = _usable_samples(pods, pod_metrics, resource, now)
+    usage = sum(values.values())
+    ratio = (usage / len(values)) / target_milli
+    raw_average = usage // len(values)
     if not missing and not (unready and ratio > 1.0):
         if abs(1.0 - ratio) <= TOLERANCE:
             return Proposal(current, None, raw_average)
         return Proposal(math.ceil(ratio * len(ready)), None, raw_average)
     for n in missing:
-        considered[n] = target_milli if ratio < 1.0 else 0
+        values[n] = target_milli if ratio < 1.0 else 0
     if unready and ratio > 1.0:
         for n in unready:
-            considered[n] = 0
-    new_ratio = (sum(considered.values()) / len(considered)) / target_milli
-    if abs(1.0 - new_ratio) <= TOLERANCE or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-        return Proposal(current, None, raw_average)
-    new_replicas = math.ceil(new_ratio * len(considered))
-    if (new_ratio < 1.0 and new_replicas > current) or (new_ratio > 1.0 and new_replicas < current):
-        return Proposal(current, None, raw_average)
-    return Proposal(new_replicas, None, raw_average)
+            values[n] = 0
+    new_ratio = (sum(values.values()) / len(values)) / target_milli
+    return Proposal(_settle(current, ratio, new_ratio, len(values)), None, raw_average)
