@@ -23,9 +23,11 @@ from ..apiserver.errors import ApiError
 from ..client import Client
 from ..config import SandboxConfig
 from ..controllers.events import EventRecorder
+from ..quantity import cpu_millis, memory_bytes
 from ..storage.store import WatchEvent
 from ..util import now, parse_time, rfc3339
 from . import images as catalog
+from .cgroups import Cgroups
 from .env import ConfigError, container_argv, container_env
 from .logs import PodLogs
 from .probes import Prober, ProbeResult, http_get, resolve_port
@@ -96,6 +98,7 @@ class ContainerRunner:
         self.done = False  # finished for good (no restart)
         self._restart_now = False
         self._killing: asyncio.Task | None = None
+        self._oom = False
 
     # -- helpers --------------------------------------------------------------------------------
     @property
@@ -283,9 +286,20 @@ class ContainerRunner:
         self.event("Normal", "Created", f"Created container: {self.name}")
         self.event("Normal", "Started", f"Started container: {self.name}")
         w.kubelet.metrics_track(w, self, proc)
+        self._oom = False
+        limits = (self.spec.get("resources") or {}).get("limits") or {}
+        try:
+            cpu = cpu_millis(limits["cpu"]) if "cpu" in limits else None
+            mem = memory_bytes(limits["memory"]) if "memory" in limits else None
+        except ValueError:
+            cpu = mem = None
+        w.kubelet.cgroups.add(self, proc.pid, cpu, mem, self._oom_killed)
         self._start_probes()
         self.dirty()
         self._post_start()
+
+    def _oom_killed(self) -> None:
+        self._oom = True
 
     def _post_start(self) -> None:
         hook = ((self.spec.get("lifecycle") or {}).get("postStart")) or {}
@@ -395,6 +409,7 @@ class ContainerRunner:
         return signal_number(sig)
 
     async def _stop_process(self, grace: float) -> None:
+        self.worker.kubelet.cgroups.remove(self)
         if self.proc is not None:
             await self.proc.stop(grace, self._stop_signal())
 
@@ -457,7 +472,9 @@ class ContainerRunner:
         assert proc is not None
         self.stop_probes()
         self.worker.kubelet.metrics_untrack(self.worker, self)
-        term = terminated_state(code, proc.started_at, proc.finished_at, proc.container_id)
+        self.worker.kubelet.cgroups.remove(self)
+        term = terminated_state(code, proc.started_at, proc.finished_at, proc.container_id,
+                                "OOMKilled" if self._oom else None)
         self.state.ready = False
         self.state.started = False
         if self.worker.terminating or not self._should_restart(code):
@@ -472,9 +489,11 @@ class ContainerRunner:
         proc = self.proc
         self.stop_probes()
         self.worker.kubelet.metrics_untrack(self.worker, self)
+        self.worker.kubelet.cgroups.remove(self)
         if proc is not None and proc.exit_code is not None:
             self.state.state = terminated_state(proc.exit_code, proc.started_at,
-                                                proc.finished_at, proc.container_id)
+                                                proc.finished_at, proc.container_id,
+                                                "OOMKilled" if self._oom else None)
         self.state.ready = False
         self.state.started = False
 
@@ -764,6 +783,7 @@ class Kubelet:
         self.pods_dir = root / "pods"
         self.logs = PodLogs(root / "logs")
         self.images = ImageStore(root / "images.json", config.pull_seconds)
+        self.cgroups = Cgroups()
         self.workers: dict[str, PodWorker] = {}
         self.allocatable: dict[str, str] = {}
         self._stopped = False
@@ -866,6 +886,7 @@ class Kubelet:
         if tasks:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 2)
+        await self.cgroups.stop()
         self.workers.clear()
 
     # -- metrics --------------------------------------------------------------------------------

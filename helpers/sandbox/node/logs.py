@@ -19,6 +19,9 @@ from aiohttp import web
 
 # A line longer than this is split into partial (P) records, like containerd does.
 MAX_LINE = 16 * 1024
+# The kubelet's containerLogMaxSize / containerLogMaxFiles: rotate at 10 MiB, keep 5 files.
+MAX_SIZE = 10 * 1024 * 1024
+MAX_FILES = 5
 
 
 def cri_timestamp(t: float | None = None) -> str:
@@ -35,6 +38,7 @@ class LogWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._size = os.fstat(self._fd).st_size
         self._partial: dict[str, bytes] = {"stdout": b"", "stderr": b""}
         self._open_streams = 0
         self.closed = False
@@ -71,7 +75,24 @@ class LogWriter:
             os.write(self._fd, data)
         except OSError:
             return
+        self._size += len(data)
+        if self._size > MAX_SIZE:
+            self._rotate()
         self._wake()
+
+    def _rotate(self) -> None:
+        """Like the kubelet's log manager: `kubectl logs` then sees only the new file."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        try:
+            os.close(self._fd)
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.{stamp}"))
+            rotated = sorted(self.path.parent.glob(f"{self.path.name}.*"))
+            for old in rotated[:max(0, len(rotated) - (MAX_FILES - 1))]:
+                old.unlink(missing_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError:
+            self._fd = -1
+        self._size = 0
 
     def close(self) -> None:
         """The container run is over: flush partial lines and release followers."""
@@ -178,6 +199,8 @@ async def stream_file(path: Path, writer: LogWriter | None, response: web.Stream
             return
         try:
             with open(path, "rb") as f:
+                if os.fstat(f.fileno()).st_size < offset:
+                    offset = 0  # rotated: the file started afresh
                 f.seek(offset)
                 chunk = f.read()
         except OSError:
