@@ -525,6 +525,7 @@ class PodWorker:
         self.sandbox_ready = False
         self.terminating = False
         self.terminal_phase: str | None = None
+        self.status_reason: tuple[str, str] | None = None  # e.g. DeadlineExceeded
         self.workdir = kubelet.pods_dir / self.uid
         self._dirty = False
         self._flushing_disabled = False
@@ -593,6 +594,8 @@ class PodWorker:
             readiness_gates=[g.get("conditionType") for g in
                              stored["spec"].get("readinessGates") or []],
             terminal_phase=self.terminal_phase)
+        if self.status_reason is not None:
+            status["reason"], status["message"] = self.status_reason
         if status == old:
             return
         try:
@@ -647,6 +650,7 @@ class PodWorker:
                 self.kubelet.addresses.reserve(self.pod_ip, self.uid)
             self.sandbox_ready = True
             self.mark_dirty()
+            self._arm_active_deadline()
             for r in self.init_runners:
                 if r.kind == "sidecar":
                     r.task = asyncio.get_running_loop().create_task(r.run())
@@ -675,6 +679,25 @@ class PodWorker:
             raise
         except Exception:
             log.exception("pod %s/%s: worker failed", self.namespace, self.name)
+
+    def _arm_active_deadline(self) -> None:
+        """spec.activeDeadlineSeconds: past it, the kubelet fails the pod (jobs use this)."""
+        seconds = self.pod["spec"].get("activeDeadlineSeconds")
+        if not seconds:
+            return
+        started = parse_time(self.start_time)
+        elapsed = (now() - started).total_seconds() if started else 0.0
+        asyncio.get_running_loop().call_later(max(0.0, float(seconds) - elapsed),
+                                              self._deadline_exceeded)
+
+    def _deadline_exceeded(self) -> None:
+        if self.terminating or self.terminal_phase is not None:
+            return
+        msg = "Pod was active on the node longer than the specified deadline"
+        self.event("Normal", "DeadlineExceeded", msg)
+        self.status_reason = ("DeadlineExceeded", msg)
+        self.terminal_phase = "Failed"
+        self.request_termination(float(self.pod["spec"].get("terminationGracePeriodSeconds", 30)))
 
     def request_termination(self, grace: float, *, removed: bool = False) -> None:
         """Begin (or shorten) termination: `grace` seconds from now."""
@@ -715,8 +738,12 @@ class PodWorker:
                 self.terminal_phase = "Succeeded" if codes and all(c == 0 for c in codes) \
                     else "Failed"
             self.sandbox_ready = False
+            stored = self.client.peek("pods", self.namespace, self.name)
+            keep = self.status_reason is not None and not (
+                stored and stored["metadata"].get("deletionTimestamp"))
             if not self._removed:
                 self.flush()
+            if not self._removed and not keep:
                 try:
                     self.client.delete("pods", self.namespace, self.name, grace_period=0,
                                        preconditions={"uid": self.uid})

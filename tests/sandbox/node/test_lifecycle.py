@@ -48,3 +48,16 @@ def test_namespace_deletion_terminates_its_pods(cluster: Cluster):
     wait_for(lambda: cluster.get("namespaces", None, ns) is None, 30, what="namespace gone")
     import psutil
     assert not any(psutil.pid_exists(p) for p in pids)
+
+
+def test_active_deadline_fails_the_pod(cluster: Cluster, ns: str):
+    p = pod("deadline", "busybox:1.36", port=None, restart_policy="Never", grace=1,
+            command=["sleep", "60"])
+    p["spec"]["activeDeadlineSeconds"] = 2
+    cluster.create("pods", p, ns)
+    p = wait_for(lambda: (p := cluster.get("pods", ns, "deadline")) and
+                 p["status"].get("phase") == "Failed" and p, 15, what="Failed")
+    assert p["status"]["reason"] == "DeadlineExceeded"
+    assert cluster.pids(ns, "deadline") == []
+    cluster.kubectl("delete", "pod", "deadline", "-n", ns)
+    assert cluster.get("pods", ns, "deadline") is None
