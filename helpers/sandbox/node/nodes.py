@@ -27,6 +27,7 @@ from .. import network
 from ..apiserver.errors import ApiError
 from ..client import Client
 from ..config import SandboxConfig, default_state_dir
+from ..controllers.events import EventRecorder
 from ..util import rfc3339, rfc3339_micro
 
 log = logging.getLogger("rollout_labs.sandbox.node")
@@ -284,6 +285,7 @@ class NodeAgent:
                 updated = self.client.update("nodes", existing)
                 updated["status"] = self._status(n, updated.get("status"))
                 self.client.update_status("nodes", updated)
+        self._announce()
         # Nodes of an earlier, larger sandbox: gone, and their pods with them (pod GC).
         for node in self.client.list("nodes"):
             name = node["metadata"]["name"]
@@ -296,6 +298,24 @@ class NodeAgent:
             with contextlib.suppress(ApiError):
                 self.client.delete("leases", "kube-node-lease", name)
         self.renew_leases()
+
+    def _announce(self) -> None:
+        """The events a kubelet start leaves on its Node (`kubectl describe node`)."""
+        for n in self.nodes:
+            node = self.client.peek("nodes", None, n.name)
+            if node is None:
+                continue
+            kubelet = EventRecorder(self.client, "kubelet", host=n.name)
+            kubelet.normal(node, "Starting", "Starting kubelet.")
+            for status in ("NodeHasSufficientMemory", "NodeHasNoDiskPressure",
+                           "NodeHasSufficientPID"):
+                kubelet.normal(node, status, f"Node {n.name} status is now: {status}")
+            kubelet.normal(node, "NodeAllocatableEnforced",
+                           "Updated Node Allocatable limit across pods")
+            kubelet.normal(node, "NodeReady", f"Node {n.name} status is now: NodeReady")
+            EventRecorder(self.client, "node-controller").normal(
+                node, "RegisteredNode", f"Node {n.name} event: Registered Node {n.name} in "
+                "Controller")
 
     def renew_leases(self) -> None:
         stamp = rfc3339_micro()
