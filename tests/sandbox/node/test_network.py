@@ -139,3 +139,33 @@ def test_proxy_waits_for_its_sync_period(cluster: Cluster, ns: str):
     assert changed, "the endpointslice never marked the pod not ready"
     lag = applied - changed[0]
     assert 0.6 <= lag <= 1.5, lag
+
+
+def test_headless_service_lists_pod_addresses(cluster: Cluster, ns: str):
+    p = pod("db-0", labels={"app": "db"}, readinessProbe=READINESS)
+    p["spec"].update(hostname="db-0", subdomain="db")
+    cluster.create("pods", p, ns)
+    cluster.create("services", {"metadata": {"name": "db"}, "spec": {
+        "clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 9898}]}}, ns)
+    p = wait_for(lambda: (p := cluster.get("pods", ns, "db-0")) and pod_ready(p) and p, 20)
+    ip = p["status"]["podIP"]
+    hosts = cluster.config.state_dir / "node" / "hosts"
+    wait_for(lambda: f"{ip} db.{ns}.svc.cluster.local" in hosts.read_text(), 5,
+             what="headless entry")
+    assert f"{ip} db-0.db.{ns}.svc.cluster.local" in hosts.read_text()
+
+
+def test_client_ip_session_affinity_sticks(cluster: Cluster, ns: str):
+    for i in range(3):
+        cluster.create("pods", pod(f"s-{i}", labels={"app": "sticky"},
+                                   readinessProbe=READINESS), ns)
+    cluster.create("services", {"metadata": {"name": "sticky"}, "spec": {
+        "type": "NodePort", "selector": {"app": "sticky"}, "sessionAffinity": "ClientIP",
+        "ports": [{"port": 80, "targetPort": 9898}]}}, ns)
+    for i in range(3):
+        wait_for(lambda i=i: pod_ready(cluster.get("pods", ns, f"s-{i}")), 20)
+    proxy = cluster.sandbox.ctx.kube_proxy
+    wait_for(lambda: len(cluster.call(proxy.backends, ns, "sticky")) == 3, 5)
+    port = cluster.get("services", ns, "sticky")["spec"]["ports"][0]["nodePort"]
+    seen = {json.loads(_get("127.0.0.1", port)[1])["hostname"] for _ in range(20)}
+    assert len(seen) == 1
