@@ -410,29 +410,44 @@ def _ours(t: threading.Thread) -> bool:
     return t.name.startswith("rollout-labs")
 
 
-def stop(*things: Any, timeout: float = 10) -> None:
-    """Stop widgets and probes: their background threads end, the widgets stay on screen
-    with their last state. Raises if a rollout-labs thread is still running afterwards."""
+def _flatten(things: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
     for thing in things:
         if thing is None:
             continue
-        controls = getattr(thing, "controls", None)  # hpa_panel's box
-        if controls:
-            stop(*controls, timeout=timeout)
-            continue
-        closer = getattr(thing, "stop", None)
-        if closer is not None:
-            closer()
+        controls = getattr(thing, "controls", None)  # hpa_panel's box holds its widgets here
+        out.extend(_flatten(controls) if controls else [thing])
+    return out
+
+
+def _busy(thing: Any) -> bool:
+    return bool(getattr(thing, "threads_alive", 0)) or bool(getattr(thing, "running", False))
+
+
+def stop(*things: Any, final: bool = False, timeout: float = 10) -> None:
+    """Stop widgets and probes: their background threads end, the widgets stay on screen
+    with their last state (so the notebook still shows them).
+
+    `final=True` (a lab's cleanup cell) also checks that no rollout-labs background thread
+    at all is left in the kernel.
+    """
+    items = _flatten(things)
+    for thing in items:
+        halt = getattr(thing, "stop", None)
+        if halt is not None:
+            halt()
         route = getattr(thing, "route", None)
         if route is not None and hasattr(route, "close"):
             route.close()
     deadline = time.monotonic() + timeout
-    while any(_ours(t) and t.is_alive() for t in threading.enumerate()):
+    while any(_busy(t) for t in items) or (final and ours_running()):
         if time.monotonic() > deadline:
-            left = sorted({t.name for t in threading.enumerate() if _ours(t)})
-            raise AssertionError(f"background threads still running: {left}")
+            left = ours_running() if final else [type(t).__name__ for t in items if _busy(t)]
+            raise AssertionError(f"background threads still running: {left}\nHow to fix: pass "
+                                 f"every widget and probe of the lab to labkit.stop(...).")
         time.sleep(0.1)
-    print("✓ widgets and probes stopped; no background threads left", flush=True)
+    if final:
+        print("✓ widgets and probes stopped; no background threads left", flush=True)
 
 
 def ours_running() -> list[str]:

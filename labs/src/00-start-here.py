@@ -152,7 +152,7 @@ board
 # deadline instead of waiting forever.
 
 # %%
-rollout.wait_for_rollout("podinfo", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=180)
 
 # %%
 checks.check_deployment_ready(NS, "podinfo", replicas=2)
@@ -177,7 +177,7 @@ checks.check_app_responds(NS, "podinfo")
 # everything inside it.
 
 # %%
-labkit.stop(board)
+labkit.stop(board, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

@@ -80,7 +80,7 @@ board
 # and stops with a clear error after the deadline.
 
 # %%
-rollout.wait_for_rollout("podinfo", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=180)
 
 # %%
 kubectl("get", "pods", "-n", NS, "-o", "wide")
@@ -167,7 +167,7 @@ checks.check_app_responds(NS, "podinfo", version="6.7.0")
 # In a terminal: `kubectl delete namespace hello-microservices`.
 
 # %%
-labkit.stop(board)
+labkit.stop(board, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

@@ -27,7 +27,7 @@ c = labkit.start(LAB, NS)
 rollout.apply(labkit.manifest("podinfo"), NS)
 
 # %%
-rollout.wait_for_rollout("podinfo", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=180)
 
 # %%
 checks.check_deployment_ready(NS, "podinfo", replicas=2)
@@ -170,7 +170,7 @@ checks.check_deleted(NS, "pod", "lonely")
 # ## 8. Clean up
 
 # %%
-labkit.stop(board, chart, probe)
+labkit.stop(board, chart, probe, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

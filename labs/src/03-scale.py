@@ -23,7 +23,7 @@ c = labkit.start(LAB, NS)
 rollout.apply(labkit.manifest("podinfo"), NS)
 
 # %%
-rollout.wait_for_rollout("podinfo", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=180)
 
 # %%
 checks.check_deployment_ready(NS, "podinfo", replicas=2)
@@ -42,7 +42,7 @@ board
 kubectl("scale", "--replicas=4", "deployment/podinfo", "-n", NS)
 
 # %%
-rollout.wait_for_rollout("podinfo", NS, timeout=120)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=120)
 
 # %%
 kubectl("get", "pods", "-n", NS)
@@ -117,7 +117,7 @@ slider
 # %%
 slider.set(4)
 slider.wait()
-rollout.wait_for_rollout("podinfo", NS, timeout=120)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=120)
 
 # %%
 checks.check_deployment_ready(NS, "podinfo", replicas=4)
@@ -149,7 +149,7 @@ checks.check_deployment_ready(NS, "podinfo", replicas=2)
 rollout.scale("podinfo", NS, 3)
 
 # %%
-rollout.wait_for_rollout("podinfo", NS, timeout=120)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=120)
 checks.check_deployment_ready(NS, "podinfo", replicas=3)
 
 # %% [markdown]
@@ -165,7 +165,7 @@ checks.check_history(NS, "podinfo", min_revisions=1)
 # ## 7. Clean up
 
 # %%
-labkit.stop(board, slider)
+labkit.stop(board, slider, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

@@ -25,11 +25,11 @@ LAB, NS = "04-rollout", "lab04-rollout"
 V1 = "ghcr.io/stefanprodan/podinfo:6.7.0"
 V2 = "ghcr.io/stefanprodan/podinfo:6.7.1"
 c = labkit.start(LAB, NS)
-rollout.apply(labkit.manifest("podinfo"), NS)
+display(rollout.apply(labkit.manifest("podinfo"), NS))
 rollout.scale("podinfo", NS, 4)
 
 # %%
-rollout.wait_for_rollout("podinfo", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=180)
 
 # %%
 checks.check_deployment_ready(NS, "podinfo", replicas=4, image=V1)
@@ -84,7 +84,7 @@ timeline
 # `kubectl rollout history` shows that text as CHANGE-CAUSE.
 
 # %%
-kubectl("set", "image", "deployment/podinfo", f"podinfo={V2}", "-n", NS)
+display(kubectl("set", "image", "deployment/podinfo", f"podinfo={V2}", "-n", NS))
 kubectl("annotate", "deployment/podinfo", "kubernetes.io/change-cause=upgrade to 6.7.1",
         "--overwrite", "-n", NS)
 
@@ -172,7 +172,7 @@ timeline2
 # %%
 picker.roll_out(V1)
 picker.wait(timeout=180)
-rollout.wait_for_rollout("podinfo", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=180)
 
 # %%
 labkit.steps_table(timeline2.samples, ["6.7.1", "6.7.0"])
@@ -236,14 +236,14 @@ kubectl("rollout", "pause", "deployment/podinfo", "-n", NS)
 checks.check_paused(NS, "podinfo", paused=True)
 
 # %% [markdown]
-# Two edits while paused: a new image (Python), and a new environment variable (`kubectl set env`).
+# Two edits while paused: a new environment variable (`kubectl set env`), and a new image (Python).
 
 # %%
 revisions_before = [r.revision for r in rollout.history("podinfo", NS)]
-rollout.set_image("podinfo", NS, "podinfo", V2, change_cause="6.7.1 with a new message")
+kubectl("set", "env", "deployment/podinfo", "PODINFO_UI_MESSAGE=rolled out after a pause", "-n", NS)
 
 # %%
-kubectl("set", "env", "deployment/podinfo", "PODINFO_UI_MESSAGE=rolled out after a pause", "-n", NS)
+rollout.set_image("podinfo", NS, "podinfo", V2, change_cause="6.7.1 with a new message")
 
 # %% [markdown]
 # Nothing moved: the ReplicaSets and the history are exactly as before.
@@ -272,7 +272,7 @@ except rollout.RolloutError as err:
 kubectl("rollout", "resume", "deployment/podinfo", "-n", NS)
 
 # %%
-rollout.wait_for_rollout("podinfo", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=180)
 
 # %%
 kubectl("rollout", "history", "deployment/podinfo", "-n", NS)
@@ -288,7 +288,7 @@ print(f"✓ one new revision for two edits: {revisions_after[-1]}")
 # ## 10. Clean up
 
 # %%
-labkit.stop(board, chart, timeline, timeline2, picker, probe, probe2)
+labkit.stop(board, chart, timeline, timeline2, picker, probe, probe2, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

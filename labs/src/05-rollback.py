@@ -194,7 +194,7 @@ checks.check_rolled_back_to(NS, "podinfo", V1, revision=5)
 rollout.undo("podinfo", NS)
 
 # %%
-rollout.wait_for_rollout("podinfo", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo", NS, timeout=180)
 
 # %%
 kubectl("rollout", "history", "deployment/podinfo", "-n", NS)
@@ -259,7 +259,7 @@ checks.check_zero_downtime(summary, min_requests=1000)
 # ## 9. Clean up
 
 # %%
-labkit.stop(board, chart, probe)
+labkit.stop(board, chart, probe, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

@@ -35,7 +35,7 @@ kubectl("apply", "-f", labkit.manifest("blue-green", "blue.yaml"), "-f",
         labkit.manifest("blue-green", "live.yaml"), "-n", NS)
 
 # %%
-rollout.wait_for_rollout("podinfo-blue", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo-blue", NS, timeout=180)
 
 # %%
 checks.check_deployment_ready(NS, "podinfo-blue", replicas=2)
@@ -56,7 +56,7 @@ board
 rollout.apply(labkit.manifest("blue-green", "green.yaml"), NS)
 
 # %%
-rollout.wait_for_rollout("podinfo-green", NS, timeout=180)
+status = rollout.wait_for_rollout("podinfo-green", NS, timeout=180)
 
 # %%
 kubectl("get", "pods", "-n", NS, "-L", "version")
@@ -131,7 +131,7 @@ checks.check_traffic_version(after_switch, "6.7.1", min_share=1.0)
 
 # %%
 t_back = probe.now()
-kubectl("patch", "service", "podinfo-live", "-n", NS, "-p", '{"spec":{"selector":{"version":"blue"}}}')
+display(kubectl("patch", "service", "podinfo-live", "-n", NS, "-p", '{"spec":{"selector":{"version":"blue"}}}'))
 time.sleep(6)
 
 # %%
@@ -151,7 +151,7 @@ switch.wait()
 time.sleep(10)
 
 # %%
-kubectl("delete", "deployment", "podinfo-blue", "-n", NS)
+display(kubectl("delete", "deployment", "podinfo-blue", "-n", NS))
 kubectl("delete", "service", "podinfo-blue", "-n", NS)
 
 # %%
@@ -181,7 +181,7 @@ checks.check_zero_downtime(summary, min_requests=1000)
 # ## 8. Clean up
 
 # %%
-labkit.stop(board, chart, switch, probe)
+labkit.stop(board, chart, switch, probe, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

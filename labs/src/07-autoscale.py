@@ -32,7 +32,7 @@ print(open(labkit.manifest("autoscale", "php-apache.yaml")).read())
 kubectl("apply", "-f", labkit.manifest("autoscale", "php-apache.yaml"), "-n", NS)
 
 # %%
-rollout.wait_for_rollout("php-apache", NS, timeout=180)
+status = rollout.wait_for_rollout("php-apache", NS, timeout=180)
 
 # %%
 checks.check_deployment_ready(NS, "php-apache", replicas=1)
@@ -134,7 +134,8 @@ board = widgets.PodBoard(NS, "app=php-apache")
 board
 
 # %%
-load.start()
+load_probe = load.start()
+print(f"sending {LOAD_RATE} requests per second via {load_probe.route.describe()}")
 
 # %% [markdown]
 # The HPA checks every 15 seconds. It computes
@@ -175,7 +176,7 @@ kubectl("get", "events", "-n", NS, "--field-selector", "involvedObject.kind=Hori
 # ## 6. Clean up
 
 # %%
-labkit.stop(panel, board)
+labkit.stop(panel, board, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

@@ -87,8 +87,8 @@ checks.check_statefulset_updated(NS, "web", V2)
 # %% [markdown]
 # ## 3. History and undo
 #
-# A StatefulSet keeps its revisions as **ControllerRevision** objects. `kubectl rollout history`
-# lists them (for StatefulSets it shows no CHANGE-CAUSE column).
+# A StatefulSet keeps its revisions as **ControllerRevision** objects, not as ReplicaSets.
+# `kubectl rollout history` lists them. (Older kubectl versions print only the REVISION column here.)
 
 # %%
 kubectl("rollout", "history", "statefulset/web", "-n", NS)
@@ -173,7 +173,7 @@ kubectl("get", "pvc", "-n", NS)
 # (Deleting only the StatefulSet would keep the claims, on purpose: data outlives pods.)
 
 # %%
-labkit.stop(board)
+labkit.stop(board, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

@@ -192,6 +192,13 @@ checks.check_strategy_results(results, safe="readiness-prestop",
 # %%
 for name in ("readiness", "readiness-prestop"):
     print(results[name])
+if results["readiness"].failures:
+    print("\nThe race happened here: some requests reached pods that had already stopped.")
+else:
+    print("\nNo failures this time: endpoint removals reached this cluster's proxy before the old "
+          "pods stopped listening. On the sandbox that takes milliseconds; with kube-proxy on a "
+          "busy real cluster it can take a second or more. Run it a few times, or on another "
+          "cluster: the preStop pause is what makes the result independent of that timing.")
 
 # %% [markdown]
 # **The recipe for zero-downtime rolling updates**
@@ -206,7 +213,7 @@ for name in ("readiness", "readiness-prestop"):
 # ## 8. Clean up
 
 # %%
-labkit.stop(board)
+labkit.stop(board, final=True)
 cluster.delete_lab_namespace(NS)
 
 # %%

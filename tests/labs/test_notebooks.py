@@ -63,7 +63,7 @@ def test_structure(nb: Path) -> None:
     assert "kubectl(" in all_code
     # cleanup: widgets stopped, the namespace deleted and checked, at the end
     tail = "\n".join(code(nb)[-2:])
-    assert "labkit.stop(" in tail and "delete_lab_namespace(NS)" in tail
+    assert "labkit.stop(" in tail and "final=True" in tail and "delete_lab_namespace(NS)" in tail
     assert "check_namespace_deleted(NS)" in tail
 
 
@@ -94,3 +94,25 @@ def test_the_broken_image_is_not_written_as_an_image_reference() -> None:
     for nb in NOTEBOOKS:
         found = images_in_text("\n".join(source(c) for c in cells(nb)))
         assert not any(i.endswith(":6.71") for i in found), (nb.name, found)
+
+
+def _shown_only_if_last(call: ast.expr) -> bool:
+    """Calls whose result is only displayed as a cell's last expression (kubectl, Step)."""
+    if not isinstance(call, ast.Call):
+        return False
+    f = call.func
+    if isinstance(f, ast.Name):
+        return f.id == "kubectl"
+    return (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
+            and f.value.id == "rollout" and f.attr not in ("wait_for_rollout",))
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_output_is_silently_dropped(nb: Path) -> None:
+    """A kubectl(...) or rollout.*(...) result that is not the cell's last expression would
+    never be shown; such calls must be wrapped in display()."""
+    for src in code(nb):
+        body = ast.parse(src).body
+        for stmt in body[:-1]:
+            assert not (isinstance(stmt, ast.Expr) and _shown_only_if_last(stmt.value)), \
+                f"output dropped in cell:\n{src}"
