@@ -474,7 +474,7 @@ class ContainerRunner:
         self.worker.kubelet.metrics_untrack(self.worker, self)
         self.worker.kubelet.cgroups.remove(self)
         term = terminated_state(code, proc.started_at, proc.finished_at, proc.container_id,
-                                "OOMKilled" if self._oom else None)
+                                "OOMKilled" if self._oom else None, self._termination_message(code))
         self.state.ready = False
         self.state.started = False
         if self.worker.terminating or not self._should_restart(code):
@@ -483,6 +483,22 @@ class ContainerRunner:
             self.state.last_state = term
             self.state.state = term  # until the restart or back-off replaces it
         self.dirty()
+
+    def _termination_message(self, code: int) -> str | None:
+        """terminationMessagePolicy FallbackToLogsOnError: the log's tail (80 lines, 2 KiB)
+        becomes the message of a failed run. (The File policy reads a path inside the
+        container, which a sandbox process has no place to write.)"""
+        if code == 0 or self.spec.get("terminationMessagePolicy") != "FallbackToLogsOnError":
+            return None
+        if self.proc is None:
+            return None
+        from .logs import render_records, tail
+        try:
+            data = self.proc.writer.path.read_bytes()
+        except OSError:
+            return None
+        text = render_records(tail(data, 80), False)[-2048:].decode("utf-8", "replace")
+        return text or None
 
     def final_state(self) -> None:
         """After termination: the last run as `terminated`, the previous one as lastState."""

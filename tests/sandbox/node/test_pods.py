@@ -338,3 +338,13 @@ def test_one_shot_pod_succeeds(cluster: Cluster, ns: str):
     assert ready["status"] == "False" and ready["reason"] == "PodCompleted"
     assert cluster.kubectl("logs", "once", "-n", ns).stdout == "done\n"
     assert "Completed" in cluster.kubectl("get", "pod", "once", "-n", ns).stdout
+
+
+def test_termination_message_falls_back_to_logs(cluster: Cluster, ns: str):
+    cluster.create("pods", pod("msg", "busybox:1.36", port=None, restart_policy="Never",
+                               terminationMessagePolicy="FallbackToLogsOnError",
+                               command=["sh", "-c", "echo oops; exit 2"]), ns)
+    p = wait_for(lambda: (p := cluster.get("pods", ns, "msg")) and
+                 p["status"].get("phase") == "Failed" and p, 15, what="Failed")
+    term = p["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert term["exitCode"] == 2 and term["message"] == "oops\n"
