@@ -135,8 +135,12 @@ class PodTable(list):
 
 
 def pod_table(namespace: str, selector: str | Mapping[str, str] | None = None, *,
-              cluster: Cluster | None = None) -> PodTable:
-    return PodTable(list_pods(namespace, selector, cluster=cluster))
+              terminating: bool = False, cluster: Cluster | None = None) -> PodTable:
+    """The pods (by default without those already shutting down) as a PodTable."""
+    pods = list_pods(namespace, selector, cluster=cluster)
+    if not terminating:
+        pods = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    return PodTable(pods)
 
 
 # --- lab 02: recovery time --------------------------------------------------------------
@@ -180,10 +184,11 @@ def ready_bucket(seconds: float | None) -> int:
     return int(math.floor(math.log2(max(seconds, 1.0))))
 
 
-def check_scale_down_order(before: PodTable, after: Iterable[str]) -> None:
+def check_scale_down_order(rows: PodTable, after: Iterable[str]) -> None:
     """The pods removed by a scale-down were never ones Ready for longer than a survivor
     (compared in log2 buckets of seconds, as the controller does; ties are random)."""
     kept = set(after)
+    before = [r for r in rows if r["status"] != "Terminating"]  # already on their way out
     removed = [r for r in before if r["name"] not in kept]
     survivors = [r for r in before if r["name"] in kept]
     if not removed:

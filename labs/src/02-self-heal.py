@@ -160,7 +160,8 @@ time.sleep(3)
 kubectl("get", "pods", "-n", NS)
 
 # %% [markdown]
-# No new `lonely` pod. Only controllers (ReplicaSets, StatefulSets, Jobs...) bring pods back.
+# No new `lonely` pod. (The old one may still show as `Terminating` for a few seconds while it
+# shuts down.) Only controllers (ReplicaSets, StatefulSets, Jobs...) bring pods back.
 # That is why you run apps as Deployments, never as bare pods.
 
 # %%
