@@ -33,6 +33,7 @@ from ..storage.store import WatchEvent
 log = logging.getLogger("rollout_labs.sandbox.node.proxy")
 
 Backend = tuple[str, int]
+BIND_RETRY = 5.0
 
 
 def _reset(transport: asyncio.BaseTransport) -> None:
@@ -214,6 +215,7 @@ class KubeProxy:
         self._syncing: asyncio.Task | None = None
         self._again = False
         self._stopped = False
+        self._bind_failures: set[tuple[str, int]] = set()
 
     def start(self) -> None:
         self.client.on_change({"services", "endpointslices"}, self._on_change)
@@ -264,6 +266,7 @@ class KubeProxy:
     async def _sync(self) -> None:
         loop = asyncio.get_running_loop()
         self._last_sync = loop.time()
+        retry = False
         try:
             desired = self._desired()
             for key in [k for k in self.ports if k not in desired]:
@@ -285,14 +288,20 @@ class KubeProxy:
                         sp.listeners[addr] = await loop.create_server(
                             lambda sp=sp: _Downstream(sp), addr[0], addr[1],
                             reuse_address=True, backlog=1024)
+                        self._bind_failures.discard(addr)
                     except OSError as e:
-                        log.warning("kube-proxy: cannot listen on %s:%s for %s/%s: %s",
-                                    addr[0], addr[1], key[0], key[1], e)
-                        self._again = True
+                        # Another program (or sandbox) holds the port: say so once, retry later.
+                        if addr not in self._bind_failures:
+                            self._bind_failures.add(addr)
+                            log.warning("kube-proxy: cannot listen on %s:%s for %s/%s: %s",
+                                        addr[0], addr[1], key[0], key[1], e)
+                        retry = True
         except Exception:
             log.exception("kube-proxy sync failed")
         finally:
             self._syncing = None
+            if retry and not self._stopped:
+                loop.call_later(BIND_RETRY, self._request_sync)
             if self._again:
                 self._again = False
                 self._request_sync()
