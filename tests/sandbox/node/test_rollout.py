@@ -112,3 +112,52 @@ def test_rolling_update_without_readiness_probe_fails_requests(cluster: Cluster,
     print(f"without readiness probe: {summary}")
     assert summary["error"] > 0
     assert load.results[-1][1] == "6.7.0"
+
+
+def nginx(prestop: bool) -> dict:
+    container = {"name": "app", "image": "nginx:1.27", "ports": [{"containerPort": 80}],
+                 "readinessProbe": {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 1}}
+    if prestop:
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [container]}}}}
+
+
+class StatusLoad(Load):
+    """nginx answers HTML: count 200s, not versions."""
+
+    def _one(self) -> str:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+                s.sendall(b"GET / HTTP/1.0\r\nHost: web\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+        except OSError as e:
+            return f"error: {type(e).__name__}"
+        return "ok" if data.startswith(b"HTTP/1.1 200") else f"error: {data[:40]!r}"
+
+
+@pytest.mark.parametrize("prestop", [False, True], ids=["no-preStop", "preStop"])
+def test_prestop_covers_the_endpoint_race(cluster: Cluster, ns: str, prestop: bool):
+    """nginx stops accepting at once on its stop signal; kube-proxy learns of the endpoint
+    change up to a second later. A preStop pause is what closes that gap."""
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(nginx(prestop)))
+    cluster.kubectl("expose", "deployment", "web", "-n", ns, "--type=NodePort", "--port=80")
+    cluster.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=60s")
+    port = cluster.get("services", ns, "web")["spec"]["ports"][0]["nodePort"]
+    proxy = cluster.sandbox.ctx.kube_proxy
+    wait_for(lambda: len(cluster.call(proxy.backends, ns, "web")) == 4, 10, what="4 backends")
+    with StatusLoad(port) as load:
+        time.sleep(1)
+        cluster.kubectl("set", "image", "deployment/web", "app=nginx:1.28", "-n", ns)
+        cluster.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=90s")
+        time.sleep(6 if prestop else 2)
+    summary = load.summary()
+    print(f"nginx rollout, {'with' if prestop else 'without'} preStop: {summary}")
+    if prestop:
+        assert summary["error"] == 0
+    else:
+        assert summary["error"] > 0
