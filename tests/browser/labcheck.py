@@ -218,12 +218,25 @@ def check_notebook(page, base_url: str, relpath: str, artifacts: Path,
 
     deadline = time.monotonic() + run_timeout
     state = None
+    idle_with_error_since: float | None = None
     while time.monotonic() < deadline:
         state = page.evaluate(_STATE_JS, WIDGET_MIME)
         if state and state["kernel"] == "idle":
             pending = [c for c in state["cells"] if c["source"].strip() and c["count"] is None]
             if not pending:
                 break
+            # JupyterLab stops Run All at a cell that raises: the rest never runs, so waiting
+            # for them would only burn the whole timeout. Idle for 3 s with an error = stopped.
+            if any(c["errors"] for c in state["cells"]):
+                idle_with_error_since = idle_with_error_since or time.monotonic()
+                if time.monotonic() - idle_with_error_since >= 3:
+                    report.problems.append(
+                        f"Run All stopped at an error; {len(pending)} cells never ran")
+                    break
+            else:
+                idle_with_error_since = None
+        else:
+            idle_with_error_since = None
         page.wait_for_timeout(500)
     else:
         report.problems.append(f"Run All did not finish within {run_timeout:.0f} s")
