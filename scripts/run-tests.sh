@@ -5,6 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 export PATH="$PWD/$VENV/bin:$PATH"
+# In the full run, a sandbox that cannot start is a failure, not a reason to skip.
+export ROLLOUT_LABS_REQUIRE_SANDBOX="${ROLLOUT_LABS_REQUIRE_SANDBOX:-1}"
 mkdir -p test-artifacts
 failed=()
 
