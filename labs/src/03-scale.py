@@ -54,6 +54,13 @@ kubectl("get", "pods", "-n", NS)
 # %%
 kubectl("get", "replicaset", "-n", NS)
 
+# %% [markdown]
+# `kubectl describe deployment` says the same in words. Look at the `Replicas:` line and at the
+# event `Scaled up replica set ... to 4` at the bottom.
+
+# %%
+kubectl("describe", "deployment", "podinfo", "-n", NS)
+
 # %%
 checks.check_deployment_ready(NS, "podinfo", replicas=4)
 

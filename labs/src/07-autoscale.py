@@ -18,6 +18,8 @@
 # ## 1. The app, and the metrics it needs
 
 # %%
+import time
+
 from helpers import checks, cluster, labkit, rollout, traffic, widgets
 from helpers.kubectl import kubectl
 
@@ -148,6 +150,15 @@ checks.check_hpa_scaled_up(NS, "php-apache", above=2, wait=240)
 # %%
 kubectl("get", "hpa", "-n", NS)
 
+# %% [markdown]
+# The new pods need a few seconds to start. Keep the load on, and wait for them and for one more
+# check of the HPA: the same load, spread over more pods, shows a lower CPU percentage.
+
+# %%
+status = rollout.wait_for_rollout("php-apache", NS, timeout=180)
+time.sleep(20)
+kubectl("get", "hpa", "-n", NS)
+
 # %%
 kubectl("top", "pods", "-n", NS, check=False)
 
@@ -156,6 +167,10 @@ kubectl("top", "pods", "-n", NS, check=False)
 #
 # CPU drops at once. The HPA waits for the scale-down window (30 seconds in our file) so that a
 # short dip does not remove pods that are needed again a moment later.
+#
+# Without a `behavior` block the window is the cluster-wide default of 5 minutes, set on the
+# controller manager with `--horizontal-pod-autoscaler-downscale-stabilization` (older texts call
+# it `--horizontal-pod-autoscaler-downscale-delay`). `behavior` lets each HPA choose its own.
 
 # %%
 load.stop_load()

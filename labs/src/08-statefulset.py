@@ -81,6 +81,14 @@ labkit.check_update_order(order, ["web-2", "web-1", "web-0"])
 checks.check_statefulset_updated(NS, "web", V2)
 
 # %% [markdown]
+# Each pod can also be called on its own. The API server forwards requests to a single pod, the
+# same path `kubectl proxy` would serve on `localhost:8001`. Every pod now reports 6.7.1:
+
+# %%
+for i in range(3):
+    display(kubectl("get", "--raw", f"/api/v1/namespaces/{NS}/pods/web-{i}:9898/proxy/version"))
+
+# %% [markdown]
 # Why from the top down? Apps such as databases often treat the lowest ordinal as the leader.
 # Updating it last keeps the leader stable for as long as possible.
 

@@ -13,11 +13,14 @@
 #
 # | variant | readiness probe | preStop pause | strategy |
 # |---|---|---|---|
-# | `no-probe` | no | no | RollingUpdate, maxSurge 1, maxUnavailable 0 |
-# | `readiness` | yes | no | RollingUpdate, maxSurge 1, maxUnavailable 0 |
-# | `readiness-prestop` | yes | 5 s | RollingUpdate, maxSurge 1, maxUnavailable 0 |
+# | `no-probe` | no | no | RollingUpdate, maxSurge 25 %, maxUnavailable 25 % |
+# | `readiness` | yes | no | RollingUpdate, maxSurge 25 %, maxUnavailable 25 % |
+# | `readiness-prestop` | yes | 5 s | RollingUpdate, maxSurge 25 %, maxUnavailable 25 % |
 # | `recreate` | yes | no | Recreate |
-# | `max-unavailable-100` | yes | no | RollingUpdate, maxSurge 1, maxUnavailable 100 % |
+# | `max-unavailable-100` | yes | no | RollingUpdate, maxSurge 25 %, maxUnavailable 100 % |
+#
+# 25 % and 25 % are what you get when a Deployment does not say. With 4 replicas that means one
+# extra pod and one missing pod at a time, so two pods change in each step.
 #
 # Each variant differs from `readiness` in one setting only, so each result has one cause.
 # The files are in `manifests/clinic/`.
@@ -208,6 +211,10 @@ else:
 # 3. A **preStop pause** of a few seconds, so old pods leave the endpoints before they stop.
 # 4. A **terminationGracePeriodSeconds** longer than the pause plus the app's shutdown.
 # 5. Measure it. A rollout that "looks fine" in `kubectl get pods` can still drop requests.
+#
+# Note that `readiness-prestop` lost nothing even with the default `maxUnavailable: 25%`.
+# Lab 04's `maxUnavailable: 0` is about capacity: with it, the app never runs on fewer pods
+# than you asked for, which matters when the pods are busy.
 
 # %% [markdown]
 # ## 8. Clean up

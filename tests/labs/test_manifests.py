@@ -254,9 +254,9 @@ def test_statefulset() -> None:
 
 
 CLINIC = {
-    "1-no-probe.yaml": (False, False, "RollingUpdate", 0),
-    "2-readiness.yaml": (True, False, "RollingUpdate", 0),
-    "3-readiness-prestop.yaml": (True, True, "RollingUpdate", 0),
+    "1-no-probe.yaml": (False, False, "RollingUpdate", "25%"),
+    "2-readiness.yaml": (True, False, "RollingUpdate", "25%"),
+    "3-readiness-prestop.yaml": (True, True, "RollingUpdate", "25%"),
     "4-recreate.yaml": (True, False, "Recreate", None),
     "5-max-unavailable-100.yaml": (True, False, "RollingUpdate", "100%"),
 }
