@@ -78,8 +78,9 @@ checks.check_deployment_ready(NS, "podinfo", replicas=4)
 # 6. **ready for a shorter time** (compared on a doubling scale: 1 s, 2 s, 4 s, 8 s ...);
 # 7. restarted more often, or created more recently.
 #
-# Here every pod is placed, running and ready on the same node, so rule 6 decides:
-# **the pods that became ready most recently go first.** The old pods have warm caches and a
+# Here every pod is placed, running and ready. On a one-node cluster such as the sandbox they
+# also share a node, so rule 6 decides: **the pods that became ready most recently go first.**
+# (With several nodes, rule 5 can decide first: a node running more of the pods loses one.) The old pods have warm caches and a
 # proven track record, so the controller keeps them.
 #
 # Here are the pods now, oldest first, with how long each has been ready:

@@ -143,3 +143,17 @@ def test_wait_until_times_out_with_the_reason() -> None:
     with pytest.raises(TimeoutError, match="the moon"):
         labkit.wait_until(lambda: False, timeout=0.2, interval=0.05, what="the moon")
     assert labkit.wait_until(lambda: 42, timeout=1) == 42
+
+
+def test_scale_down_order_respects_node_spreading(capsys) -> None:
+    """On two nodes, an old pod on the crowded node may go before a new pod elsewhere."""
+    def on(node: str, p: dict) -> dict:
+        p["spec"]["nodeName"] = node
+        return p
+
+    before = table(on("a", pod("old1", age=60, ready_for=50)),
+                   on("a", pod("old2", age=60, ready_for=50)),
+                   on("a", pod("new1", age=5, ready_for=2)),
+                   on("b", pod("new2", age=5, ready_for=2)))
+    labkit.check_scale_down_order(before, ["old1", "new2"])  # old2 and new1 left node a
+    assert "old2" in capsys.readouterr().out
