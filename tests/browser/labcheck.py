@@ -184,7 +184,9 @@ _STATE_JS = """
       widgets: outputs.filter(o => o.data && o.data[mime]).length,
     });
   }
-  return {kernel: kernel ? kernel.status : 'none', cells};
+  const busy = [...document.querySelectorAll('.jp-InputPrompt')]
+    .some(e => e.textContent.includes('*'));
+  return {kernel: kernel ? kernel.status : 'none', busy, cells};
 }
 """
 
@@ -216,27 +218,19 @@ def check_notebook(page, base_url: str, relpath: str, artifacts: Path,
     page.click(".lm-MenuBar-itemLabel:text-is('Run')")
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
 
+    # Finished when the kernel is idle and no cell is queued ([*]) twice in a row. Run All stops
+    # at the first error, so waiting for every cell to get a number could wait forever.
     deadline = time.monotonic() + run_timeout
-    state = None
-    idle_with_error_since: float | None = None
+    state, stable = None, 0
     while time.monotonic() < deadline:
         state = page.evaluate(_STATE_JS, WIDGET_MIME)
-        if state and state["kernel"] == "idle":
-            pending = [c for c in state["cells"] if c["source"].strip() and c["count"] is None]
-            if not pending:
+        started = state and any(c["count"] is not None for c in state["cells"])
+        if started and state["kernel"] == "idle" and not state["busy"]:
+            stable += 1
+            if stable >= 2:
                 break
-            # JupyterLab stops Run All at a cell that raises: the rest never runs, so waiting
-            # for them would only burn the whole timeout. Idle for 3 s with an error = stopped.
-            if any(c["errors"] for c in state["cells"]):
-                idle_with_error_since = idle_with_error_since or time.monotonic()
-                if time.monotonic() - idle_with_error_since >= 3:
-                    report.problems.append(
-                        f"Run All stopped at an error; {len(pending)} cells never ran")
-                    break
-            else:
-                idle_with_error_since = None
         else:
-            idle_with_error_since = None
+            stable = 0
         page.wait_for_timeout(500)
     else:
         report.problems.append(f"Run All did not finish within {run_timeout:.0f} s")
@@ -253,6 +247,9 @@ def check_notebook(page, base_url: str, relpath: str, artifacts: Path,
     for c in cells:
         for err in c["errors"]:
             report.problems.append(f"cell raised {err}")
+    unrun = sum(c["count"] is None and bool(c["source"].strip()) for c in cells)
+    if unrun:
+        report.problems.append(f"{unrun} code cell(s) never ran (Run All stops at an error)")
 
     body = page.inner_text("body")
     for text in (*BAD_TEXT, "Loading widget"):

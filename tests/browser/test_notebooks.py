@@ -7,6 +7,7 @@ the only test that would catch a broken front-end module or a widget that never 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FIXTURES = "tests/browser/fixtures"
 LABS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "labs").glob("*.ipynb"))
-LAB_TIMEOUT = float(os.environ.get("ROLLOUT_LABS_BROWSER_TIMEOUT", "900"))
+LAB_TIMEOUT = float(os.environ.get("ROLLOUT_LABS_BROWSER_TIMEOUT", "600"))
 
 
 def test_good_fixture_renders_and_responds(lab, page) -> None:
@@ -49,7 +50,19 @@ def test_checker_fails_on_broken_widget(lab, page) -> None:
     assert "only 1 of 2 widget outputs rendered" in text  # the good slider still counts
 
 
+def test_checker_reports_a_failing_cell_without_hanging(lab, page) -> None:
+    start = time.monotonic()
+    report = check_notebook(page, lab.url, f"{FIXTURES}/raises.ipynb", ARTIFACTS / "fixtures",
+                            run_timeout=120)
+    assert time.monotonic() - start < 60, "the checker waited for cells Run All never runs"
+    text = "\n".join(report.problems)
+    assert "cell raised RuntimeError: replica set never became ready" in text
+    assert "1 code cell(s) never ran" in text
+    assert report.cells_run == 2
+
+
 @pytest.mark.skipif(not LABS, reason="no notebooks in labs/ yet")
+@pytest.mark.timeout(LAB_TIMEOUT + 180)
 @pytest.mark.parametrize("notebook", LABS or ["-"])
 def test_lab_widgets_render(lab, page, notebook: str) -> None:
     report = check_notebook(page, lab.url, notebook, ARTIFACTS, run_timeout=LAB_TIMEOUT)
