@@ -299,7 +299,7 @@ checks.check_namespace_deleted(NS)
 #
 # - Changing the pod template (for example the image) starts a rolling update and a new revision.
 # - `maxSurge` sets how many extra pods may exist; `maxUnavailable` how many may be missing.
-#   Surge rounds up, unavailable rounds down; with both at 0 Kubernetes uses 1 unavailable.
+#   Percentages: surge rounds up, unavailable rounds down. They cannot both be 0.
 # - Readiness probe + `maxUnavailable: 0` + a preStop pause gave zero failed requests.
 # - Pause collects edits; resume rolls them out as one revision.
 #
