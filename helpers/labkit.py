@@ -98,11 +98,31 @@ def wait_for_serving(namespace: str, selector: str | Mapping[str, str], count: i
                       what=f"exactly {count} Ready pods matching {selector}")
 
 
+def wait_for_scale_in(namespace: str, selector: str | Mapping[str, str], count: int, *,
+                      timeout: float = 120, cluster: Cluster | None = None) -> list[str]:
+    """Wait until exactly `count` pods are left that are not being deleted, all Ready; return
+    their names.
+
+    Which pods the controller deleted is what a scale-down check needs; a survivor that misses
+    one readiness probe on a busy machine must not look deleted, so readiness is only waited for.
+    """
+    def names() -> list[str] | None:
+        left = [p for p in list_pods(namespace, selector, cluster=cluster)
+                if not p["metadata"].get("deletionTimestamp")]
+        if len(left) == count and all(is_ready(p) for p in left):
+            return [p["metadata"]["name"] for p in left]
+        return None
+
+    return wait_until(names, timeout=timeout, interval=0.2,
+                      what=f"exactly {count} pods matching {selector} left after the scale-in")
+
+
 class PodTable(list):
     """Pods as a small table: name, status, version, age and how long each has been Ready."""
 
     def __init__(self, pods: Iterable[Mapping[str, Any]], now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
+        self.taken = now
         rows = []
         for p in pods:
             v = view(p)
@@ -178,15 +198,22 @@ def measure_recovery(namespace: str, selector: str, desired: int, deleted: str,
 
 
 def ready_bucket(seconds: float | None) -> int:
-    """The ReplicaSet controller compares ready times on a log2 scale (LogarithmicScaleDown)."""
+    """floor(log2(nanoseconds Ready)), -1 when not ready: the ReplicaSet controller's
+    logarithmic ranking (LogarithmicScaleDown), so 2.2 s and 4.2 s fall in one bucket."""
     if seconds is None or seconds <= 0:
         return -1
-    return int(math.floor(math.log2(max(seconds, 1.0))))
+    return int(math.floor(math.log2(seconds * 1e9)))
 
 
-def check_scale_down_order(rows: PodTable, after: Iterable[str]) -> None:
-    """The pods removed by a scale-down were never ones Ready for longer than a survivor
-    (compared in log2 buckets of seconds, as the controller does; ties are random)."""
+def check_scale_down_order(rows: PodTable, after: Iterable[str], *,
+                           at: datetime | None = None) -> None:
+    """The pods removed by a scale-down were never ones Ready for longer than a survivor.
+
+    Ready times are compared in the controller's log2 buckets; ties are broken at random. The
+    controller ranked the pods some time between the table (`rows.taken`) and `at` (now), and
+    buckets shift as pods age, so only a pair whose buckets differ over that whole window
+    counts as a wrong choice.
+    """
     kept = set(after)
     before = [r for r in rows if r["status"] != "Terminating"]  # already on their way out
     removed = [r for r in before if r["name"] not in kept]
@@ -194,6 +221,9 @@ def check_scale_down_order(rows: PodTable, after: Iterable[str]) -> None:
     if not removed:
         raise AssertionError("No pod was removed: the scale-down has not happened yet.\n"
                              "How to fix: move the slider (or run kubectl scale) to 2 first.")
+    taken = getattr(rows, "taken", None)
+    window = max(0.0, ((at or datetime.now(UTC)) - taken).total_seconds()) if taken else 0.0
+    window += 0.1  # ready_for is rounded to 0.1 s
     # Rule 5 comes before rule 6: a pod sharing its node with more pods of the set goes first.
     # Compare ready times only between pods whose nodes hold equally many of them.
     per_node: dict[str, int] = {}
@@ -203,7 +233,9 @@ def check_scale_down_order(rows: PodTable, after: Iterable[str]) -> None:
         for s in survivors:
             if per_node[r.get("node", "")] != per_node[s.get("node", "")]:
                 continue
-            if ready_bucket(r["ready_for"]) > ready_bucket(s["ready_for"]):
+            if r["ready_for"] is None or s["ready_for"] is None:
+                continue
+            if ready_bucket(r["ready_for"] - 0.1) > ready_bucket(s["ready_for"] + window):
                 raise AssertionError(
                     f"{r['name']} (Ready for {r['ready_for']}s) was removed although "
                     f"{s['name']} (Ready for {s['ready_for']}s) is younger.\nHow to fix: "
@@ -470,7 +502,7 @@ def ours_running() -> list[str]:
 __all__ = [
     "start", "manifest", "wait_until", "ready_since", "serving_pods", "wait_for_serving", "PodTable", "pod_table",
     "Recovery", "measure_recovery", "rollout_steps", "steps_table", "progressing_reason",
-    "check_progress_deadline_exceeded", "ready_bucket", "check_scale_down_order",
+    "check_progress_deadline_exceeded", "ready_bucket", "wait_for_scale_in", "check_scale_down_order",
     "statefulset_update_order", "check_update_order", "Measurement", "measure_update",
     "results_table", "results_figure", "stop", "ours_running",
 ]

@@ -96,7 +96,7 @@ before
 kubectl("scale", "--replicas=2", "deployment/podinfo", "-n", NS)
 
 # %%
-after = labkit.wait_for_serving(NS, "app=podinfo", 2, timeout=120)
+after = labkit.wait_for_scale_in(NS, "app=podinfo", 2, timeout=120)
 print("still serving:", after)
 
 # %% [markdown]
@@ -140,7 +140,7 @@ before
 # %%
 slider.set(2)
 slider.wait()
-after = labkit.wait_for_serving(NS, "app=podinfo", 2, timeout=120)
+after = labkit.wait_for_scale_in(NS, "app=podinfo", 2, timeout=120)
 print("still serving:", after)
 
 # %%

@@ -43,33 +43,45 @@ def test_pod_table_sorts_oldest_first_and_measures_readiness() -> None:
 
 
 def test_ready_bucket_is_log2() -> None:
-    assert [labkit.ready_bucket(x) for x in (None, 0.5, 1, 3, 4, 20)] == [-1, 0, 0, 1, 2, 4]
+    assert [labkit.ready_bucket(x) for x in (None, 0.5, 1, 2.1, 2.2, 4.2, 4.3, 20)] == \
+        [-1, 28, 29, 30, 31, 31, 32, 34]
 
 
 def test_scale_down_order_passes_when_the_newest_went(capsys) -> None:
     before = table(pod("old1", age=60, ready_for=50), pod("old2", age=60, ready_for=50),
                    pod("new1", age=5, ready_for=2), pod("new2", age=5, ready_for=2))
-    labkit.check_scale_down_order(before, ["old1", "old2"])
+    labkit.check_scale_down_order(before, ["old1", "old2"], at=NOW)
     assert "new1" in capsys.readouterr().out
 
 
 def test_scale_down_order_ignores_pods_already_terminating(capsys) -> None:
     before = table(pod("old", age=60, ready_for=50), pod("new", age=5, ready_for=2),
                    pod("gone", age=90, ready_for=80, deleting=True))
-    labkit.check_scale_down_order(before, ["old"])
+    labkit.check_scale_down_order(before, ["old"], at=NOW)
     assert "gone" not in capsys.readouterr().out
 
 
 def test_scale_down_order_fails_when_an_old_pod_went() -> None:
     before = table(pod("old", age=60, ready_for=50), pod("new", age=5, ready_for=2))
     with pytest.raises(AssertionError, match="was removed although"):
-        labkit.check_scale_down_order(before, ["new"])
+        labkit.check_scale_down_order(before, ["new"], at=NOW)
+
+
+def test_scale_down_order_allows_pods_whose_buckets_merge_while_deciding(capsys) -> None:
+    """4.5 s and 4.1 s are in different buckets at the table, in one bucket 0.5 s later, where
+    the controller breaks the tie at random: removing the older one is then no bug."""
+    before = table(pod("a", age=60, ready_for=4.5), pod("b", age=60, ready_for=4.1))
+    before[0]["ready_for"], before[1]["ready_for"] = 4.5, 4.1  # sub-second precision
+    with pytest.raises(AssertionError, match="was removed although"):
+        labkit.check_scale_down_order(before, ["b"], at=NOW)  # seen outright: still a bug
+    labkit.check_scale_down_order(before, ["b"], at=NOW + timedelta(seconds=0.5))
+    assert "a (Ready 4.5s)" in capsys.readouterr().out
 
 
 def test_scale_down_order_fails_when_nothing_was_removed() -> None:
     before = table(pod("a", age=60, ready_for=50), pod("b", age=5, ready_for=2))
     with pytest.raises(AssertionError, match="How to fix"):
-        labkit.check_scale_down_order(before, ["a", "b"])
+        labkit.check_scale_down_order(before, ["a", "b"], at=NOW)
 
 
 def test_update_order() -> None:
@@ -155,5 +167,5 @@ def test_scale_down_order_respects_node_spreading(capsys) -> None:
                    on("a", pod("old2", age=60, ready_for=50)),
                    on("a", pod("new1", age=5, ready_for=2)),
                    on("b", pod("new2", age=5, ready_for=2)))
-    labkit.check_scale_down_order(before, ["old1", "new2"])  # old2 and new1 left node a
+    labkit.check_scale_down_order(before, ["old1", "new2"], at=NOW)  # old2 and new1 left node a
     assert "old2" in capsys.readouterr().out

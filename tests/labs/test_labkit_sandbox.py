@@ -47,11 +47,12 @@ def test_recovery_and_scale_down_order(lab_cluster, ns) -> None:
     before = labkit.pod_table(ns, "app=podinfo")
     with pytest.raises(AssertionError, match="No pod was removed"):
         labkit.check_scale_down_order(before, [r["name"] for r in before])
-    time.sleep(2)  # the newest pods' ready time lands in a lower log2 bucket than the oldest
     before = labkit.pod_table(ns, "app=podinfo")
     rollout.scale("podinfo", ns, 2)
-    after = labkit.wait_for_serving(ns, "app=podinfo", 2, timeout=60)
+    after = labkit.wait_for_scale_in(ns, "app=podinfo", 2, timeout=60)
     labkit.check_scale_down_order(before, after)
+    oldest = before[0]["name"]  # Ready long before the two added pods: never the one to go
+    assert oldest in after, (before, after)
 
 
 def test_statefulset_update_order(lab_cluster, ns) -> None:
