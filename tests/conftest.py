@@ -9,8 +9,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from helpers.cluster import Cluster
 
 from tests.support.kubectl_bins import project_kubectl, versioned_kubectl
 
@@ -61,6 +65,40 @@ FAST_ENV = {
     "ROLLOUT_LABS_HPA_DOWNSCALE_STABILIZATION": "20",
     "ROLLOUT_LABS_METRICS_WINDOW": "5",
 }
+
+
+@pytest.fixture(scope="session")
+def lab_cluster(request) -> Iterator[Cluster]:
+    """The session sandbox as the helpers' Cluster (public API only, like the labs).
+
+    Skips while no sandbox can start; ROLLOUT_LABS_REQUIRE_SANDBOX=1 (CI) makes that an error.
+    """
+    from helpers import cluster as cl
+
+    try:
+        sb = request.getfixturevalue("sandbox")
+    except Exception as exc:
+        if os.environ.get("ROLLOUT_LABS_REQUIRE_SANDBOX"):
+            raise
+        pytest.skip(f"sandbox not available: {type(exc).__name__}: {str(exc)[:200]}")
+    c = cl.from_kubeconfig(str(sb.kubeconfig), cl.SANDBOX_CONTEXT, is_sandbox=True)
+    previous = cl._current
+    cl.use(c)
+    yield c
+    cl._current = previous
+    c.close()
+
+
+def fresh_lab_namespace(lab_cluster: Cluster, prefix: str) -> Iterator[str]:
+    """A new lab namespace for one test, deleted afterwards (without waiting)."""
+    from helpers import cluster as cl
+
+    name = cl.lab_namespace("test", f"{prefix}-{uuid.uuid4().hex[:6]}", cluster=lab_cluster)
+    yield name
+    try:
+        cl.delete_lab_namespace(name, wait=False, cluster=lab_cluster)
+    except Exception:
+        pass
 
 
 @pytest.fixture(scope="session")

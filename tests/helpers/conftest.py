@@ -4,47 +4,20 @@ podinfo-like HTTP server for the cluster-independent probe tests."""
 from __future__ import annotations
 
 import json
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from helpers import cluster as cl
-
-
-@pytest.fixture(scope="session")
-def lab_cluster(request) -> Iterator[cl.Cluster]:
-    """The session sandbox (tests/conftest.py starts it in a temp state dir) as a Cluster.
-
-    Skips while the sandbox cannot start yet; set ROLLOUT_LABS_REQUIRE_SANDBOX=1 to turn
-    that into an error (CI, the final state).
-    """
-    try:
-        sb = request.getfixturevalue("sandbox")
-    except Exception as exc:
-        if os.environ.get("ROLLOUT_LABS_REQUIRE_SANDBOX"):
-            raise
-        pytest.skip(f"sandbox not available yet: {type(exc).__name__}: {str(exc)[:200]}")
-    c = cl.from_kubeconfig(str(sb.kubeconfig), cl.SANDBOX_CONTEXT, is_sandbox=True)
-    previous = cl._current
-    cl.use(c)
-    yield c
-    cl._current = previous
-    c.close()
+from tests.conftest import fresh_lab_namespace
 
 
 @pytest.fixture
 def ns(lab_cluster: cl.Cluster) -> Iterator[str]:
-    """A fresh lab namespace per test, deleted afterwards (without waiting)."""
-    name = cl.lab_namespace("test", f"h-{uuid.uuid4().hex[:6]}", cluster=lab_cluster)
-    yield name
-    try:
-        cl.delete_lab_namespace(name, wait=False, cluster=lab_cluster)
-    except Exception:
-        pass
+    """A fresh lab namespace per test (`lab_cluster` comes from tests/conftest.py)."""
+    yield from fresh_lab_namespace(lab_cluster, "h")
 
 
 class PodinfoLike:

@@ -1096,6 +1096,18 @@ def _print_job(job: dict, now: datetime) -> list:
 # ---------------------------------------------------------------------------------------------
 
 
+def _value_or_average(src: dict, cur: dict | None) -> str:
+    """An External or Object metric: `current/target`, with ` (avg)` for an averageValue."""
+    target = src.get("target") or {}
+    if target.get("averageValue") is not None:
+        current = "<unknown>"
+        if cur and (cur.get("current") or {}).get("averageValue") is not None:
+            current = _qty(cur["current"]["averageValue"])
+        return f"{current}/{_qty(target['averageValue'])} (avg)"
+    current = _qty((cur.get("current") or {}).get("value")) if cur else "<unknown>"
+    return f"{current}/{_qty(target.get('value'))}"
+
+
 def _format_hpa_metrics(specs: list[dict], statuses: list[dict]) -> str:
     """formatHPAMetrics (1.30+): `cpu: 45%/60%`; statuses are matched by index, as upstream."""
     if not specs:
@@ -1104,32 +1116,13 @@ def _format_hpa_metrics(specs: list[dict], statuses: list[dict]) -> str:
     for i, spec in enumerate(specs):
         st = statuses[i] if i < len(statuses) else {}
         mtype = spec.get("type")
-        if mtype == "External":
-            src, cur = spec.get("external") or {}, st.get("external")
-            target = src.get("target") or {}
-            if target.get("averageValue") is not None:
-                current = "<unknown>"
-                if cur and (cur.get("current") or {}).get("averageValue") is not None:
-                    current = _qty(cur["current"]["averageValue"])
-                items.append(f"{current}/{_qty(target['averageValue'])} (avg)")
-            else:
-                current = _qty((cur.get("current") or {}).get("value")) if cur else "<unknown>"
-                items.append(f"{current}/{_qty(target.get('value'))}")
+        if mtype in ("External", "Object"):
+            field = mtype.lower()
+            items.append(_value_or_average(spec.get(field) or {}, st.get(field)))
         elif mtype == "Pods":
             src, cur = spec.get("pods") or {}, st.get("pods")
             current = _qty((cur.get("current") or {}).get("averageValue")) if cur else "<unknown>"
             items.append(f"{current}/{_qty((src.get('target') or {}).get('averageValue'))}")
-        elif mtype == "Object":
-            src, cur = spec.get("object") or {}, st.get("object")
-            target = src.get("target") or {}
-            if target.get("averageValue") is not None:
-                current = "<unknown>"
-                if cur and (cur.get("current") or {}).get("averageValue") is not None:
-                    current = _qty(cur["current"]["averageValue"])
-                items.append(f"{current}/{_qty(target['averageValue'])} (avg)")
-            else:
-                current = _qty((cur.get("current") or {}).get("value")) if cur else "<unknown>"
-                items.append(f"{current}/{_qty(target.get('value'))}")
         elif mtype in ("Resource", "ContainerResource"):
             field = "resource" if mtype == "Resource" else "containerResource"
             src, cur = spec.get(field) or {}, st.get(field)

@@ -31,6 +31,20 @@ def api(sandbox):
     return sandbox.api_client()
 
 
+@pytest.fixture(scope="module")
+def core(api):
+    from kubernetes import client
+
+    return client.CoreV1Api(api)
+
+
+@pytest.fixture(scope="module")
+def apps(api):
+    from kubernetes import client
+
+    return client.AppsV1Api(api)
+
+
 @pytest.fixture(scope="session")
 def pods_run(sandbox, api) -> None:
     """Skip unless the sandbox turns a Deployment into Ready pods (ReplicaSet controller + node).

@@ -69,16 +69,6 @@ def ns(sandbox) -> str:
     return sandbox.namespace("sem")
 
 
-@pytest.fixture(scope="module")
-def core(api):
-    return client.CoreV1Api(api)
-
-
-@pytest.fixture(scope="module")
-def apps(api):
-    return client.AppsV1Api(api)
-
-
 def _cm(core, ns: str, name: str, labels: dict | None = None) -> client.V1ConfigMap:
     return core.create_namespaced_config_map(ns, {"metadata": {"name": name, "labels": labels or {}},
                                                   "data": {"k": name}})

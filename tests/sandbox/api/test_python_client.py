@@ -48,16 +48,6 @@ def ns(sandbox) -> str:
 
 
 @pytest.fixture(scope="module")
-def core(api):
-    return client.CoreV1Api(api)
-
-
-@pytest.fixture(scope="module")
-def apps(api):
-    return client.AppsV1Api(api)
-
-
-@pytest.fixture(scope="module")
 def web(api, ns, tmp_path_factory) -> str:
     """`utils.create_from_yaml` of a Deployment and a Service (bodies without Content-Type)."""
     path = tmp_path_factory.mktemp("yaml") / "web.yaml"
