@@ -142,6 +142,13 @@ def not_supported(path: str, rendered: str, valid: Iterable[str]) -> Cause:
     return Cause("FieldValueNotSupported", f"Unsupported value: {rendered}: {detail}", path)
 
 
+def required_one_of(value: str, path: str, valid: Iterable[str]) -> list[Cause]:
+    """Go's Required-then-NotSupported pair that most enum fields share."""
+    if not value:
+        return [required(path)]
+    return [] if value in valid else [not_supported(path, go_quote(value), valid)]
+
+
 def duplicate(path: str, rendered: str) -> Cause:
     return Cause("FieldValueDuplicate", f"Duplicate value: {rendered}", path)
 
@@ -442,11 +449,7 @@ def _container_ports(ports: list, path: str) -> list[Cause]:
             out += _port_num(port["containerPort"], f"{p}.containerPort")
         if port.get("hostPort"):
             out += _port_num(port["hostPort"], f"{p}.hostPort")
-        protocol = port.get("protocol") or ""
-        if not protocol:
-            out.append(required(f"{p}.protocol"))
-        elif protocol not in _PROTOCOLS:
-            out.append(not_supported(f"{p}.protocol", go_quote(protocol), _PROTOCOLS))
+        out += required_one_of(port.get("protocol") or "", f"{p}.protocol", _PROTOCOLS)
     return out
 
 
@@ -554,22 +557,14 @@ def _container_common(c: dict, volumes: set[str], path: str) -> list[Cause]:
         out += [invalid(f"{path}.name", go_quote(name), m) for m in is_dns1123_label(name)]
     if not c.get("image"):
         out.append(required(f"{path}.image"))
-    tmp = c.get("terminationMessagePolicy") or ""
-    if not tmp:
-        out.append(required(f"{path}.terminationMessagePolicy"))
-    elif tmp not in _TERMINATION_MESSAGE_POLICIES:
-        out.append(not_supported(f"{path}.terminationMessagePolicy", go_quote(tmp),
-                                 _TERMINATION_MESSAGE_POLICIES))
+    out += required_one_of(c.get("terminationMessagePolicy") or "", f"{path}.terminationMessagePolicy",
+                           _TERMINATION_MESSAGE_POLICIES)
     out += _container_ports(c.get("ports") or [], f"{path}.ports")
     for i, env in enumerate(c.get("env") or []):
         if not env.get("name"):
             out.append(required(f"{path}.env[{i}].name"))
     out += _volume_mounts(c.get("volumeMounts") or [], volumes, f"{path}.volumeMounts")
-    policy = c.get("imagePullPolicy") or ""
-    if not policy:
-        out.append(required(f"{path}.imagePullPolicy"))
-    elif policy not in _PULL_POLICIES:
-        out.append(not_supported(f"{path}.imagePullPolicy", go_quote(policy), _PULL_POLICIES))
+    out += required_one_of(c.get("imagePullPolicy") or "", f"{path}.imagePullPolicy", _PULL_POLICIES)
     out += _resources(c.get("resources"), f"{path}.resources")
     return out
 
@@ -635,16 +630,8 @@ def validate_pod_spec(spec: dict, path: str) -> list[Cause]:
     containers = spec.get("containers") or []
     out += _containers(containers, volumes, f"{path}.containers")
     out += _init_containers(spec.get("initContainers") or [], containers, volumes, f"{path}.initContainers")
-    restart = spec.get("restartPolicy") or ""
-    if not restart:
-        out.append(required(f"{path}.restartPolicy"))
-    elif restart not in _RESTART_POLICIES:
-        out.append(not_supported(f"{path}.restartPolicy", go_quote(restart), _RESTART_POLICIES))
-    dns = spec.get("dnsPolicy") or ""
-    if not dns:
-        out.append(required(f"{path}.dnsPolicy"))
-    elif dns not in _DNS_POLICIES:
-        out.append(not_supported(f"{path}.dnsPolicy", go_quote(dns), _DNS_POLICIES))
+    out += required_one_of(spec.get("restartPolicy") or "", f"{path}.restartPolicy", _RESTART_POLICIES)
+    out += required_one_of(spec.get("dnsPolicy") or "", f"{path}.dnsPolicy", _DNS_POLICIES)
     out += validate_labels(spec.get("nodeSelector"), f"{path}.nodeSelector")
     sa = spec.get("serviceAccountName") or ""
     if sa:
@@ -899,11 +886,7 @@ def _service_port(port: dict, require_name: bool, names: set[str], path: str) ->
             out.append(duplicate(f"{path}.name", go_quote(name)))
         names.add(name)
     out += _port_num(port.get("port") or 0, f"{path}.port")
-    protocol = port.get("protocol") or ""
-    if not protocol:
-        out.append(required(f"{path}.protocol"))
-    elif protocol not in _PROTOCOLS:
-        out.append(not_supported(f"{path}.protocol", go_quote(protocol), _PROTOCOLS))
+    out += required_one_of(port.get("protocol") or "", f"{path}.protocol", _PROTOCOLS)
     out += _port_num_or_name(port.get("targetPort"), f"{path}.targetPort")
     return out
 
@@ -931,15 +914,8 @@ def _service(obj: dict, old: dict | None) -> list[Cause]:
         out += _service_port(port, len(ports) > 1, names, f"spec.ports[{i}]")
     if spec.get("selector") is not None:
         out += validate_labels(spec.get("selector"), "spec.selector")
-    affinity = spec.get("sessionAffinity") or ""
-    if not affinity:
-        out.append(required("spec.sessionAffinity"))
-    elif affinity not in ("ClientIP", "None"):
-        out.append(not_supported("spec.sessionAffinity", go_quote(affinity), ("ClientIP", "None")))
-    if not kind:
-        out.append(required("spec.type"))
-    elif kind not in _SERVICE_TYPES:
-        out.append(not_supported("spec.type", go_quote(kind), _SERVICE_TYPES))
+    out += required_one_of(spec.get("sessionAffinity") or "", "spec.sessionAffinity", ("ClientIP", "None"))
+    out += required_one_of(kind, "spec.type", _SERVICE_TYPES)
     if kind == "ClusterIP":
         out += [forbidden(f"spec.ports[{i}].nodePort", "may not be used when `type` is 'ClusterIP'")
                 for i, p in enumerate(ports) if p.get("nodePort")]

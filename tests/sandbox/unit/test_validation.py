@@ -216,6 +216,39 @@ def test_service_other_rules():
         "spec.externalName: Required value"]
 
 
+def test_enum_fields_empty_or_unsupported():
+    d = deployment()
+    pod = d["spec"]["template"]["spec"]
+    pod["dnsPolicy"] = "Google"
+    pod["containers"][0].update(imagePullPolicy="Sometimes", terminationMessagePolicy="Never",
+                                ports=[{"containerPort": 80, "protocol": "HTTP"}])
+    p = "spec.template.spec"
+    assert sorted(describe("deployments", d)) == sorted([
+        f'{p}.containers[0].ports[0].protocol: Unsupported value: "HTTP": supported values: '
+        '"SCTP", "TCP", "UDP"',
+        f'{p}.containers[0].terminationMessagePolicy: Unsupported value: "Never": supported values: '
+        '"File", "FallbackToLogsOnError"',
+        f'{p}.containers[0].imagePullPolicy: Unsupported value: "Sometimes": supported values: '
+        '"Always", "IfNotPresent", "Never"',
+        f'{p}.dnsPolicy: Unsupported value: "Google": supported values: '
+        '"ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"'])
+    pod["dnsPolicy"] = ""
+    pod["containers"][0].update(imagePullPolicy="", terminationMessagePolicy="Never",
+                                ports=[{"containerPort": 80, "protocol": "TCP"}])
+    assert sorted(describe("deployments", d)) == sorted([
+        f'{p}.containers[0].terminationMessagePolicy: Unsupported value: "Never": supported values: '
+        '"File", "FallbackToLogsOnError"',
+        f"{p}.containers[0].imagePullPolicy: Required value",
+        f"{p}.dnsPolicy: Required value"])
+    svc = service(sessionAffinity="Sticky", ports=[{"port": 80, "protocol": "QUIC"}])
+    svc["spec"]["type"] = "Public"
+    assert sorted(describe("services", svc)) == sorted([
+        'spec.ports[0].protocol: Unsupported value: "QUIC": supported values: "SCTP", "TCP", "UDP"',
+        'spec.sessionAffinity: Unsupported value: "Sticky": supported values: "ClientIP", "None"',
+        'spec.type: Unsupported value: "Public": supported values: '
+        '"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"'])
+
+
 # -- StatefulSets, Jobs -------------------------------------------------------------------------
 def statefulset() -> dict:
     obj = {"metadata": {"name": "db", "namespace": "default"},
