@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.kubectl_bins import project_kubectl, versioned_kubectl
+
 if TYPE_CHECKING:
     from helpers.cluster import Cluster
-
-from tests.support.kubectl_bins import project_kubectl, versioned_kubectl
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -142,8 +142,8 @@ def not_supported(path: str, rendered: str, valid: Iterable[str]) -> Cause:
     return Cause("FieldValueNotSupported", f"Unsupported value: {rendered}: {detail}", path)
 
 
-def required_one_of(value: str, path: str, valid: Iterable[str]) -> list[Cause]:
-    """Go's Required-then-NotSupported pair that most enum fields share."""
+def required_one_of(value: str | None, path: str, valid: Iterable[str]) -> list[Cause]:
+    """Go's Required-then-NotSupported pair that most enum fields share; unset or "" is Required."""
     if not value:
         return [required(path)]
     return [] if value in valid else [not_supported(path, go_quote(value), valid)]
@@ -449,7 +449,7 @@ def _container_ports(ports: list, path: str) -> list[Cause]:
             out += _port_num(port["containerPort"], f"{p}.containerPort")
         if port.get("hostPort"):
             out += _port_num(port["hostPort"], f"{p}.hostPort")
-        out += required_one_of(port.get("protocol") or "", f"{p}.protocol", _PROTOCOLS)
+        out += required_one_of(port.get("protocol"), f"{p}.protocol", _PROTOCOLS)
     return out
 
 
@@ -557,14 +557,14 @@ def _container_common(c: dict, volumes: set[str], path: str) -> list[Cause]:
         out += [invalid(f"{path}.name", go_quote(name), m) for m in is_dns1123_label(name)]
     if not c.get("image"):
         out.append(required(f"{path}.image"))
-    out += required_one_of(c.get("terminationMessagePolicy") or "", f"{path}.terminationMessagePolicy",
+    out += required_one_of(c.get("terminationMessagePolicy"), f"{path}.terminationMessagePolicy",
                            _TERMINATION_MESSAGE_POLICIES)
     out += _container_ports(c.get("ports") or [], f"{path}.ports")
     for i, env in enumerate(c.get("env") or []):
         if not env.get("name"):
             out.append(required(f"{path}.env[{i}].name"))
     out += _volume_mounts(c.get("volumeMounts") or [], volumes, f"{path}.volumeMounts")
-    out += required_one_of(c.get("imagePullPolicy") or "", f"{path}.imagePullPolicy", _PULL_POLICIES)
+    out += required_one_of(c.get("imagePullPolicy"), f"{path}.imagePullPolicy", _PULL_POLICIES)
     out += _resources(c.get("resources"), f"{path}.resources")
     return out
 
@@ -630,8 +630,8 @@ def validate_pod_spec(spec: dict, path: str) -> list[Cause]:
     containers = spec.get("containers") or []
     out += _containers(containers, volumes, f"{path}.containers")
     out += _init_containers(spec.get("initContainers") or [], containers, volumes, f"{path}.initContainers")
-    out += required_one_of(spec.get("restartPolicy") or "", f"{path}.restartPolicy", _RESTART_POLICIES)
-    out += required_one_of(spec.get("dnsPolicy") or "", f"{path}.dnsPolicy", _DNS_POLICIES)
+    out += required_one_of(spec.get("restartPolicy"), f"{path}.restartPolicy", _RESTART_POLICIES)
+    out += required_one_of(spec.get("dnsPolicy"), f"{path}.dnsPolicy", _DNS_POLICIES)
     out += validate_labels(spec.get("nodeSelector"), f"{path}.nodeSelector")
     sa = spec.get("serviceAccountName") or ""
     if sa:
@@ -886,7 +886,7 @@ def _service_port(port: dict, require_name: bool, names: set[str], path: str) ->
             out.append(duplicate(f"{path}.name", go_quote(name)))
         names.add(name)
     out += _port_num(port.get("port") or 0, f"{path}.port")
-    out += required_one_of(port.get("protocol") or "", f"{path}.protocol", _PROTOCOLS)
+    out += required_one_of(port.get("protocol"), f"{path}.protocol", _PROTOCOLS)
     out += _port_num_or_name(port.get("targetPort"), f"{path}.targetPort")
     return out
 
@@ -914,7 +914,7 @@ def _service(obj: dict, old: dict | None) -> list[Cause]:
         out += _service_port(port, len(ports) > 1, names, f"spec.ports[{i}]")
     if spec.get("selector") is not None:
         out += validate_labels(spec.get("selector"), "spec.selector")
-    out += required_one_of(spec.get("sessionAffinity") or "", "spec.sessionAffinity", ("ClientIP", "None"))
+    out += required_one_of(spec.get("sessionAffinity"), "spec.sessionAffinity", ("ClientIP", "None"))
     out += required_one_of(kind, "spec.type", _SERVICE_TYPES)
     if kind == "ClusterIP":
         out += [forbidden(f"spec.ports[{i}].nodePort", "may not be used when `type` is 'ClusterIP'")
